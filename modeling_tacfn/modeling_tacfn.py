@@ -1,0 +1,451 @@
+"""PyTorch TACFN: a 3D ResNeXt video encoder, a 1D CNN audio encoder, an adaptive cross-modal fusion block from audio to
+video, and a classifier over the concatenated clip representation."""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.utils import ModelOutput
+
+from .configuration_tacfn import TACFNConfig
+
+
+AUTO_MAP = {
+    "AutoConfig": "configuration_tacfn.TACFNConfig",
+    "AutoModel": "modeling_tacfn.TACFNModel",
+    "AutoModelForVideoClassification": "modeling_tacfn.TACFNForAudioVisualClassification",
+}
+
+
+@dataclass
+class TACFNModelOutput(ModelOutput):
+    r"""
+    Outputs of [`TACFNModel`].
+
+    Args:
+        pooler_output (`torch.FloatTensor` of shape `(batch_size, config.hidden_size)`):
+            The clip representation the classifier sees: `[video_embeds ; audio_embeds]` for the fused model, one of
+            them for a unimodal model.
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, channels, time, height, width)`, *optional*):
+            The video encoder's last feature map, reinforced by the audio-driven fusion weights in the fused model.
+        video_embeds (`torch.FloatTensor` of shape `(batch_size, config.video_hidden_sizes[-1])`, *optional*):
+            `last_hidden_state` averaged over time, height and width.
+        audio_embeds (`torch.FloatTensor` of shape `(batch_size, config.audio_hidden_sizes[-1] * steps)`, *optional*):
+            The audio encoder's output sequence flattened channel-major (index = channel * steps + step).
+        attentions (`torch.FloatTensor` of shape `(batch_size, time, height, width)`, *optional*):
+            The fusion weights alpha over the video feature map, returned with `output_attentions=True`.
+        video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+            The video stem's output and each stage's output, `(batch_size, channels, time, height, width)`, returned
+            with `output_hidden_states=True`.
+        audio_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+            Each of the three audio convolution blocks' outputs, `(batch_size, channels, steps)`, returned with
+            `output_hidden_states=True`.
+    """
+
+    pooler_output: torch.FloatTensor | None = None
+    last_hidden_state: torch.FloatTensor | None = None
+    video_embeds: torch.FloatTensor | None = None
+    audio_embeds: torch.FloatTensor | None = None
+    attentions: torch.FloatTensor | None = None
+    video_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class TACFNAudioVisualClassifierOutput(ModelOutput):
+    r"""
+    Outputs of [`TACFNForAudioVisualClassification`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*):
+            Classification (or regression) loss, returned when `labels` are given.
+        logits (`torch.FloatTensor` of shape `(batch_size, config.num_labels)`):
+            Scores before softmax (or sigmoid for multi-label problems).
+        attentions, video_hidden_states, audio_hidden_states:
+            As in [`TACFNModelOutput`].
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    attentions: torch.FloatTensor | None = None
+    video_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Video encoder: 3D ResNeXt
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class TACFNVideoStem(nn.Module):
+    """7x7x7 convolution (stride 1 in time, 2 in space), batch norm, optional ReLU, 3x3x3 max pooling with stride 2."""
+
+    def __init__(self, config: TACFNConfig):
+        super().__init__()
+        self.convolution = nn.Conv3d(
+            config.num_channels, config.video_stem_channels, 7, stride=(1, 2, 2), padding=3, bias=False
+        )
+        self.normalization = nn.BatchNorm3d(config.video_stem_channels)
+        self.activation = nn.ReLU(inplace=True) if config.video_stem_activation else nn.Identity()
+        self.pooling = nn.MaxPool3d(kernel_size=3, stride=2, padding=1)
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        hidden_states = self.activation(self.normalization(self.convolution(pixel_values)))
+        return self.pooling(hidden_states)
+
+
+class TACFNVideoBottleneck(GradientCheckpointingLayer):
+    """ResNeXt bottleneck: 1x1x1 reduce, grouped 3x3x3 (carrying the stride), 1x1x1 expand, plus a shortcut that is a
+    strided 1x1x1 projection with batch norm whenever the shape changes."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, config: TACFNConfig):
+        super().__init__()
+        width = out_channels // config.video_expansion
+        self.conv1 = nn.Conv3d(in_channels, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm3d(width)
+        self.conv2 = nn.Conv3d(width, width, 3, stride=stride, padding=1, groups=config.video_cardinality, bias=False)
+        self.bn2 = nn.BatchNorm3d(width)
+        self.conv3 = nn.Conv3d(width, out_channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm3d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv3d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm3d(out_channels)
+            )
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        residual = hidden_states if self.shortcut is None else self.shortcut(hidden_states)
+        hidden_states = self.relu(self.bn1(self.conv1(hidden_states)))
+        hidden_states = self.relu(self.bn2(self.conv2(hidden_states)))
+        hidden_states = self.bn3(self.conv3(hidden_states))
+        return self.relu(hidden_states + residual)
+
+
+class TACFNVideoEncoder(nn.Module):
+    """Stem and stages of bottlenecks; every stage after the first halves time, height and width."""
+
+    def __init__(self, config: TACFNConfig):
+        super().__init__()
+        self.stem = TACFNVideoStem(config)
+        self.stages = nn.ModuleList()
+        in_channels = config.video_stem_channels
+        for index, (depth, out_channels) in enumerate(zip(config.video_layers, config.video_hidden_sizes)):
+            stride = 1 if index == 0 else 2
+            blocks = [TACFNVideoBottleneck(in_channels, out_channels, stride, config)]
+            blocks += [TACFNVideoBottleneck(out_channels, out_channels, 1, config) for _ in range(depth - 1)]
+            self.stages.append(nn.Sequential(*blocks))
+            in_channels = out_channels
+
+    def forward(self, pixel_values_videos: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Returns the stem's and every stage's feature map; the last one is the encoder's output."""
+        # (batch, frames, channels, height, width) -> (batch, channels, frames, height, width)
+        hidden_states = self.stem(pixel_values_videos.transpose(1, 2))
+        feature_maps = [hidden_states]
+        for stage in self.stages:
+            hidden_states = stage(hidden_states)
+            feature_maps.append(hidden_states)
+        return tuple(feature_maps)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Audio encoder: 1D CNN over MFCC
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class TACFNAudioEncoder(nn.Module):
+    """Three 1D convolutions over MFCC frames: conv-ReLU-BN, conv-ReLU-maxpool-BN-dropout, conv-ReLU-BN-dropout."""
+
+    def __init__(self, config: TACFNConfig):
+        super().__init__()
+        (width1, width2, width3), (kernel1, kernel2, kernel3) = config.audio_hidden_sizes, config.audio_kernel_sizes
+        padding = config.audio_padding
+        self.conv1 = nn.Conv1d(config.num_mfcc, width1, kernel1, padding=padding)
+        self.bn1 = nn.BatchNorm1d(width1)
+        self.conv2 = nn.Conv1d(width1, width2, kernel2, padding=padding)
+        self.pool = nn.MaxPool1d(config.audio_pool_size)
+        self.bn2 = nn.BatchNorm1d(width2)
+        self.dropout2 = nn.Dropout(config.audio_dropouts[0])
+        self.conv3 = nn.Conv1d(width2, width3, kernel3, padding=padding)
+        self.bn3 = nn.BatchNorm1d(width3)
+        self.dropout3 = nn.Dropout(config.audio_dropouts[1])
+
+    def forward(self, input_features: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Returns each block's output (batch, channels, steps); the last one, (batch, 64, 26) in the published
+        setting, is the encoder's output."""
+        block1 = self.bn1(F.relu(self.conv1(input_features)))
+        block2 = self.dropout2(self.bn2(self.pool(F.relu(self.conv2(block1)))))
+        block3 = self.dropout3(self.bn3(F.relu(self.conv3(block2))))
+        return block1, block2, block3
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Adaptive cross-modal fusion block (audio -> video)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def sinusoidal_positions(length: int, dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Positions 1..length as in fairseq/MulT: the first half of the channels are sines, the second half cosines of
+    pos * exp(-i * ln(10000) / (dim / 2 - 1)). Shape (length, dim)."""
+    half = dim // 2
+    frequencies = torch.exp(torch.arange(half, device=device, dtype=torch.float32) * -(math.log(10000) / (half - 1)))
+    angles = torch.arange(1, length + 1, device=device, dtype=torch.float32)[:, None] * frequencies[None, :]
+    return torch.cat([angles.sin(), angles.cos()], dim=1).to(dtype)
+
+
+class TACFNSelectionTransformer(nn.Module):
+    """Intra-modal selection: a causal pre-norm Transformer encoder over the audio sequence whose last time step
+    summarises the clip's audio."""
+
+    def __init__(self, config: TACFNConfig):
+        super().__init__()
+        self.hidden_size = config.fusion_hidden_size
+        self.embed_dropout = nn.Dropout(config.fusion_embed_dropout)
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(
+                d_model=self.hidden_size,
+                nhead=config.fusion_num_heads,
+                dim_feedforward=config.fusion_intermediate_size,
+                dropout=config.fusion_dropout,
+                activation="relu",
+                batch_first=True,
+                norm_first=True,
+            )
+            for _ in range(config.fusion_num_layers)
+        )
+        self.final_norm = nn.LayerNorm(self.hidden_size)
+
+    def forward(self, audio_sequence: torch.Tensor) -> torch.Tensor:
+        # audio_sequence: (batch, steps, hidden)
+        steps = audio_sequence.shape[1]
+        positions = sinusoidal_positions(steps, self.hidden_size, audio_sequence.device, audio_sequence.dtype)
+        hidden_states = self.embed_dropout(math.sqrt(self.hidden_size) * audio_sequence + positions)
+        causal_mask = nn.Transformer.generate_square_subsequent_mask(
+            steps, device=audio_sequence.device, dtype=audio_sequence.dtype
+        )
+        for layer in self.layers:
+            hidden_states = layer(hidden_states, src_mask=causal_mask, is_causal=True)
+        # the last step has attended to the whole sequence: (batch, steps, hidden) -> (batch, hidden)
+        return self.final_norm(hidden_states)[:, -1]
+
+
+class TACFNAdaptiveFusion(nn.Module):
+    """Adaptive cross-modal block. The selected audio summary h scores every position p of the video map with
+    e_p = w^T tanh(W_t v_p + W_s h + b); alpha = softmax(e) over the configured positions; v'_p = v_p * (1 + alpha_p).
+    Everything is computed per sample, so a clip's output does not depend on its batch-mates."""
+
+    def __init__(self, config: TACFNConfig):
+        super().__init__()
+        hidden_size = config.fusion_hidden_size
+        self.selection = TACFNSelectionTransformer(config)
+        self.video_projection = nn.Linear(config.video_hidden_sizes[-1], hidden_size)
+        self.audio_projection = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.score = nn.Linear(hidden_size, 1)
+        self.softmax_over_time = config.fusion_softmax == "spacetime"
+
+    def forward(self, video_map: torch.Tensor, audio_sequence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """video_map (batch, channels, time, height, width), audio_sequence (batch, steps, hidden) -> the reinforced
+        video map (same shape as video_map) and the fusion weights alpha (batch, time, height, width)."""
+        batch_size, _, time, height, width = video_map.shape
+        audio_summary = self.selection(audio_sequence)  # (batch, hidden)
+        # (batch, channels, time, height, width) -> (batch, time, height, width, channels)
+        video_positions = video_map.permute(0, 2, 3, 4, 1)
+        joint = self.video_projection(video_positions) + self.audio_projection(audio_summary)[:, None, None, None, :]
+        scores = self.score(torch.tanh(joint)).squeeze(-1)  # (batch, time, height, width)
+        if self.softmax_over_time:
+            weights = scores.flatten(1).softmax(-1)
+        else:
+            weights = scores.flatten(2).softmax(-1)
+        weights = weights.view(batch_size, time, height, width)
+        reinforced = video_map * (1 + weights[:, None])
+        return reinforced, weights
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Pre-trained base and models
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class TACFNPreTrainedModel(PreTrainedModel):
+    config_class = TACFNConfig
+    base_model_prefix = "tacfn"
+    main_input_name = "pixel_values_videos"
+    input_modalities = ("video", "audio")
+    supports_gradient_checkpointing = True
+
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        if isinstance(module, (nn.Conv1d, nn.Conv3d)):
+            init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if module.bias is not None:
+                init.zeros_(module.bias)
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Saves as [`PreTrainedModel.save_pretrained`] does, with an `auto_map` that lets `AutoConfig`, `AutoModel` and
+        `AutoModelForVideoClassification` load the folder with `trust_remote_code=True`."""
+        self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **AUTO_MAP}
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+
+def check_inputs(
+    config: TACFNConfig, pixel_values_videos: torch.Tensor | None, input_features: torch.Tensor | None
+) -> None:
+    """Raises a ValueError naming the input and the problem before anything reaches the encoders."""
+    needs_video, needs_audio = config.modality in ("both", "video"), config.modality in ("both", "audio")
+    if needs_video:
+        if pixel_values_videos is None:
+            raise ValueError(f"a {config.modality!r} TACFN model needs `pixel_values_videos`.")
+        if pixel_values_videos.ndim != 5 or pixel_values_videos.shape[2] != config.num_channels:
+            raise ValueError(
+                "`pixel_values_videos` must have shape (batch, frames, "
+                f"{config.num_channels}, height, width), got {tuple(pixel_values_videos.shape)}."
+            )
+    if needs_audio:
+        expected = (config.num_mfcc, config.num_audio_frames)
+        if input_features is None:
+            raise ValueError(f"a {config.modality!r} TACFN model needs `input_features`.")
+        if input_features.ndim != 3 or tuple(input_features.shape[1:]) != expected:
+            raise ValueError(
+                f"`input_features` must have shape (batch, {expected[0]}, {expected[1]}), "
+                f"got {tuple(input_features.shape)}."
+            )
+    if needs_video and needs_audio and pixel_values_videos.shape[0] != input_features.shape[0]:
+        raise ValueError(
+            f"`pixel_values_videos` holds {pixel_values_videos.shape[0]} clips but `input_features` "
+            f"{input_features.shape[0]}."
+        )
+
+
+class TACFNModel(TACFNPreTrainedModel):
+    """The encoders and the fusion block; returns the clip representation without a classifier."""
+
+    def __init__(self, config: TACFNConfig):
+        super().__init__(config)
+        self.video_encoder = TACFNVideoEncoder(config) if config.modality in ("both", "video") else None
+        self.audio_encoder = TACFNAudioEncoder(config) if config.modality in ("both", "audio") else None
+        self.fusion = TACFNAdaptiveFusion(config) if config.modality == "both" else None
+        self.post_init()
+
+    def forward(
+        self,
+        pixel_values_videos: torch.Tensor | None = None,
+        input_features: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> TACFNModelOutput | tuple:
+        r"""
+        pixel_values_videos (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+            Normalised face frames, e.g. from [`TACFNProcessor`].
+        input_features (`torch.FloatTensor` of shape `(batch_size, num_mfcc, num_audio_frames)`):
+            MFCC of the clip's audio, e.g. from [`TACFNProcessor`].
+        output_attentions (`bool`, *optional*):
+            Return the fusion weights alpha (fused model only).
+        output_hidden_states (`bool`, *optional*):
+            Return every encoder stage's output.
+        """
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        check_inputs(self.config, pixel_values_videos, input_features)
+
+        video_maps = audio_blocks = video_map = video_embeds = audio_embeds = weights = None
+        if self.audio_encoder is not None:
+            audio_blocks = self.audio_encoder(input_features.to(self.audio_encoder.conv1.weight.dtype))
+            audio_embeds = audio_blocks[-1].flatten(1)  # (batch, channels, steps) -> (batch, channels * steps)
+        if self.video_encoder is not None:
+            pixels = pixel_values_videos.to(self.video_encoder.stem.convolution.weight.dtype)
+            video_maps = self.video_encoder(pixels)
+            video_map = video_maps[-1]
+            if self.fusion is not None:
+                # (batch, channels, steps) -> (batch, steps, channels)
+                video_map, weights = self.fusion(video_map, audio_blocks[-1].transpose(1, 2))
+            video_embeds = video_map.mean(dim=(2, 3, 4))  # (batch, channels, time, height, width) -> (batch, channels)
+        pooler_output = torch.cat([embeds for embeds in (video_embeds, audio_embeds) if embeds is not None], dim=1)
+
+        output = TACFNModelOutput(
+            pooler_output=pooler_output,
+            last_hidden_state=video_map,
+            video_embeds=video_embeds,
+            audio_embeds=audio_embeds,
+            attentions=weights if output_attentions else None,
+            video_hidden_states=video_maps if output_hidden_states else None,
+            audio_hidden_states=audio_blocks if output_hidden_states else None,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
+    """TACFN with a linear classifier over the clip representation (emotion recognition)."""
+
+    def __init__(self, config: TACFNConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.tacfn = TACFNModel(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        pixel_values_videos: torch.Tensor | None = None,
+        input_features: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> TACFNAudioVisualClassifierOutput | tuple:
+        r"""
+        pixel_values_videos, input_features, output_attentions, output_hidden_states:
+            As in [`TACFNModel`].
+        labels (`torch.LongTensor` of shape `(batch_size,)` or `torch.FloatTensor` of shape `(batch_size, num_labels)`):
+            Class indices for single-label classification, multi-hot targets for `problem_type="multi_label_classification"`,
+            or values for regression when `num_labels == 1`.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.tacfn(
+            pixel_values_videos,
+            input_features,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, hidden) -> (batch, num_labels)
+        loss = self.compute_loss(logits, labels) if labels is not None else None
+        output = TACFNAudioVisualClassifierOutput(
+            loss=loss,
+            logits=logits,
+            attentions=outputs.attentions,
+            video_hidden_states=outputs.video_hidden_states,
+            audio_hidden_states=outputs.audio_hidden_states,
+        )
+        return output if return_dict else output.to_tuple()
+
+    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy, binary cross-entropy or mean squared error, chosen by `config.problem_type` (inferred from
+        `num_labels` and the labels' dtype when unset, as Transformers' classification heads do)."""
+        labels = labels.to(logits.device)
+        if self.config.problem_type is None:
+            if self.num_labels == 1:
+                self.config.problem_type = "regression"
+            elif labels.dtype in (torch.long, torch.int):
+                self.config.problem_type = "single_label_classification"
+            else:
+                self.config.problem_type = "multi_label_classification"
+        if self.config.problem_type == "regression":
+            return F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
+        if self.config.problem_type == "single_label_classification":
+            return F.cross_entropy(logits, labels.view(-1))
+        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+
+
+__all__ = ["TACFNPreTrainedModel", "TACFNModel", "TACFNForAudioVisualClassification"]

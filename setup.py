@@ -1,0 +1,34 @@
+from setuptools import find_packages, setup
+
+
+setup(
+    name="tacfn",
+    version="0.1.0",
+    description="TACFN (Transformer-based Adaptive Cross-modal Fusion Network) for audio-visual emotion recognition, "
+    "for Hugging Face Transformers",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["modeling_tacfn*", "processing*", "training*", "hub_configs*", "benchmarks*"]),
+    include_package_data=True,
+    install_requires=[
+        # torchvision must match torch exactly; 2.14.1 / 0.29.1 are the pair that imports here (DESIGN.md §4)
+        "torch==2.14.1",
+        "torchvision==0.29.1",
+        "transformers>=5.23",
+        "datasets>=5.2",
+        "accelerate>=1.15",
+        "evaluate>=0.4.6",
+        "huggingface_hub>=2.4",
+        "safetensors",
+        "numpy",
+        "decord>=0.6.0",
+        "av",
+        "soundfile",
+        "opencv-python-headless",
+        "matplotlib",
+        "tqdm",
+    ],
+    extras_require={"test": ["pytest", "librosa", "scikit-learn"]},
+)
