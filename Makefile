@@ -5,7 +5,7 @@ VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test install
+.PHONY: demo test install chromium
 
 install: $(INSTALLED)
 
@@ -22,5 +22,15 @@ demo: $(INSTALLED)
 	print('predicted emotion (untrained):', model.config.id2label[out.logits.argmax(-1).item()]); \
 	print('fusion weights shape:', tuple(out.attentions.shape))"
 
-test: $(INSTALLED)
+# Debian's chromium for the web demo's browser test, installed when apt-get can run as root; without it that test is
+# skipped
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium not installed (no apt-get as root): the browser test will be skipped"; \
+		fi; }
+
+test: $(INSTALLED) chromium
 	HF_HUB_OFFLINE=1 $(VENV_PYTHON) -m pytest tests -q

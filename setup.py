@@ -10,7 +10,9 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["modeling_tacfn*", "processing*", "training*", "hub_configs*", "benchmarks*"]),
+    packages=find_packages(
+        include=["modeling_tacfn*", "processing*", "training*", "hub_configs*", "inference*", "benchmarks*"]
+    ),
     include_package_data=True,
     install_requires=[
         # torchvision must match torch exactly; 2.14.1 / 0.29.1 are the pair that imports here (DESIGN.md §4)
@@ -33,5 +35,9 @@ setup(
         "tqdm",
         "psutil",
     ],
-    extras_require={"test": ["pytest", "librosa", "scikit-learn", "decord>=0.6.0"]},
+    extras_require={
+        "demo": ["gradio>=6.31"],
+        "test": ["pytest", "librosa", "scikit-learn", "decord>=0.6.0", "gradio>=6.31", "playwright"],
+    },
+    entry_points={"console_scripts": ["tacfn = inference.cli:main"]},
 )

@@ -599,7 +599,7 @@ def build_original_processor():
 
 def save_converted_model(model: TACFNForAudioVisualClassification, output_dir: Path) -> None:
     """Saves the model as safetensors with `save_pretrained`, and beside it a processor with the published
-    preprocessing when the `processing` package is available.
+    preprocessing and the pipeline code when the `processing` and `inference` packages are available.
 
     Args:
         model: The converted model.
@@ -614,6 +614,9 @@ def save_converted_model(model: TACFNForAudioVisualClassification, output_dir: P
     processor.save_pretrained(output_dir)
     settings = ", ".join(f"{name}={value!r}" for name, value in ORIGINAL_VIDEO_PROCESSOR_SETTINGS.items())
     print(f"Saved a TACFNProcessor with the published preprocessing ({settings}) to {output_dir}")
+    if importlib.util.find_spec("inference") is not None:
+        importlib.import_module("inference").save_pipeline(output_dir)
+        print(f"Saved the video-classification pipeline code to {output_dir}")
 
 
 def parse_labels(text: str | None) -> list[str] | None:

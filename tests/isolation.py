@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PROJECT_PACKAGES = ("modeling_tacfn", "processing", "training", "hub_configs")
+PROJECT_PACKAGES = ("modeling_tacfn", "processing", "training", "hub_configs", "inference")
 
 _BLOCKER = """
 import sys

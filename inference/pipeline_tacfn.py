@@ -1,0 +1,262 @@
+"""Transformers pipeline for TACFN: the emotion of a talking-face clip, from a video file or from frames plus audio.
+
+This file is copied flat into model folders (next to `config.json`, whose `custom_pipelines` names it), so it imports
+nothing from the TACFN packages: `pipeline("video-classification", model=FOLDER, trust_remote_code=True)` uses it on a
+machine that only has the folder (or its Hub repository).
+"""
+
+import os
+
+import numpy as np
+import torch
+from transformers import Pipeline
+from transformers.dynamic_module_utils import custom_object_save
+
+
+PIPELINE_TASK = "video-classification"
+INPUT_KEYS = ("video", "audio", "sampling_rate", "landmarks")
+FUNCTIONS_TO_APPLY = ("softmax", "sigmoid", "none")
+
+
+def custom_pipelines_entry(pipeline_class: type) -> dict:
+    """
+    The `custom_pipelines` value of a model's `config.json` that makes `pipeline(PIPELINE_TASK, model=FOLDER,
+    trust_remote_code=True)` use `pipeline_class` from the folder's copy of this file.
+
+    Args:
+        pipeline_class (`type`): The pipeline class, defined in this file.
+    """
+    module_file = pipeline_class.__module__.split(".")[-1]
+    return {
+        PIPELINE_TASK: {
+            "impl": f"{module_file}.{pipeline_class.__name__}",
+            "pt": ["AutoModelForVideoClassification"],
+            "type": "multimodal",
+        }
+    }
+
+
+def pixel_values_to_frames(
+    pixel_values_videos: torch.Tensor,
+    image_mean,
+    image_std,
+    rescale_factor: float = 1 / 255,
+    channel_order: str = "rgb",
+) -> np.ndarray:
+    """
+    Undo a video processor's rescaling and normalisation: model inputs back to displayable RGB frames.
+
+    Args:
+        pixel_values_videos (`torch.Tensor` of shape `(frames, 3, height, width)` or `(batch, frames, 3, height,
+            width)`): Normalised frames, as the processor's `pixel_values_videos`.
+        image_mean (`Sequence[float]`, *optional*): Per-channel mean subtracted by the processor; `None` when it did
+            not normalise.
+        image_std (`Sequence[float]`, *optional*): Per-channel standard deviation divided by; `None` when it did not
+            normalise.
+        rescale_factor (`float`, *optional*, defaults to 1/255): Factor the processor multiplied uint8 values by.
+        channel_order (`str`, *optional*, defaults to `"rgb"`): Channel order of `pixel_values_videos` (`"bgr"` for
+            processors that feed converted original weights); the result is RGB either way.
+
+    Returns:
+        `np.ndarray` of uint8 with shape `(..., frames, height, width, 3)`, RGB.
+    """
+    if pixel_values_videos.ndim not in (4, 5) or pixel_values_videos.shape[-3] != 3:
+        raise ValueError(
+            "pixel_values_videos must have shape (frames, 3, height, width) or (batch, frames, 3, height, width), "
+            f"got {tuple(pixel_values_videos.shape)}."
+        )
+    if channel_order not in ("rgb", "bgr"):
+        raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}.")
+    values = pixel_values_videos.detach().to("cpu", torch.float32)
+    if image_mean is not None and image_std is not None:
+        mean = torch.tensor(image_mean, dtype=torch.float32).view(3, 1, 1)
+        std = torch.tensor(image_std, dtype=torch.float32).view(3, 1, 1)
+        values = values * std + mean
+    values = (values / rescale_factor).round().clamp(0, 255).to(torch.uint8)
+    # (..., frames, 3, height, width) -> (..., frames, height, width, 3)
+    frames = values.movedim(-3, -1).numpy()
+    return frames[..., ::-1].copy() if channel_order == "bgr" else frames
+
+
+def processor_frames(pixel_values_videos: torch.Tensor, video_processor) -> np.ndarray:
+    """
+    The displayable frames behind `pixel_values_videos` made by `video_processor`: [`pixel_values_to_frames`] with
+    the processor's own rescaling, normalisation and channel order.
+
+    Args:
+        pixel_values_videos (`torch.Tensor` of shape `(frames, 3, height, width)` or `(batch, frames, 3, height,
+            width)`): Model inputs from `video_processor`.
+        video_processor (`TACFNVideoProcessor`): The video processor that made them.
+
+    Returns:
+        `np.ndarray` of uint8 with shape `(..., frames, height, width, 3)`, RGB.
+    """
+    normalised = video_processor.do_normalize
+    return pixel_values_to_frames(
+        pixel_values_videos,
+        video_processor.image_mean if normalised else None,
+        video_processor.image_std if normalised else None,
+        video_processor.rescale_factor if video_processor.do_rescale else 1.0,
+        video_processor.channel_order,
+    )
+
+
+class TACFNAudioVisualClassificationPipeline(Pipeline):
+    r"""
+    Emotion recognition from talking-face clips with a TACFN model and its `TACFNProcessor`.
+
+    Inputs, one clip or a list of clips (a list is batched through a DataLoader with `batch_size` / `num_workers`):
+    - a video file path: its frames and its own audio track;
+    - a frame array (frames, height, width, 3), uint8 RGB, with `require_audio=False` (silence for audio);
+    - a dict `{"video": path or frames, "audio": waveform or audio file, "sampling_rate": Hz, "landmarks": OpenFace
+      CSV or (frames, 68, 2) array}`, where only `"video"` is required (`"sampling_rate"` is required with a waveform).
+
+    Returns, per clip, the `top_k` labels as `[{"label": str, "score": float}, ...]`, best first; with
+    `return_fusion_weights=True` a dict `{"predictions": that list, "fusion_weights": np.ndarray (time, height, width),
+    "frames": np.ndarray uint8 (frames, height, width, 3)}`: the audio-driven fusion weights alpha over the video
+    feature map and the face frames the model saw, for drawing the attention picture.
+
+    Call arguments (also accepted when building the pipeline):
+        top_k (`int`, *optional*, defaults to 5): Labels returned per clip, at most the model's number of labels.
+        function_to_apply (`str`, *optional*): `"softmax"`, `"sigmoid"` or `"none"`; by default softmax, sigmoid for
+            multi-label models and none for regression, as in the built-in classification pipelines.
+        return_fusion_weights (`bool`, *optional*, defaults to `False`): Also return alpha and the frames (fused
+            models only).
+        require_audio (`bool`, *optional*, defaults to `True`): With `False`, a clip without audio gets silence and a
+            warning instead of a `ValueError`.
+    """
+
+    _load_processor = True
+    _load_image_processor = False
+    _load_video_processor = False
+    _load_feature_extractor = False
+    _load_tokenizer = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.processor is None or not hasattr(self.processor, "video_processor"):
+            raise ValueError(
+                f"{self.__class__.__name__} needs the model's TACFNProcessor (processor_config.json in the model "
+                "folder, or processor=...)."
+            )
+
+    def _sanitize_parameters(
+        self, top_k=None, function_to_apply=None, return_fusion_weights=None, require_audio=None, **kwargs
+    ):
+        if kwargs:
+            raise ValueError(f"{self.__class__.__name__} got unknown arguments {sorted(kwargs)}.")
+        preprocess_params, forward_params, postprocess_params = {}, {}, {}
+        if require_audio is not None:
+            preprocess_params["require_audio"] = bool(require_audio)
+        if top_k is not None:
+            if not isinstance(top_k, int) or top_k < 1:
+                raise ValueError(f"top_k must be a positive integer, got {top_k!r}.")
+            postprocess_params["top_k"] = top_k
+        if function_to_apply is not None:
+            if function_to_apply not in FUNCTIONS_TO_APPLY:
+                raise ValueError(f"function_to_apply must be one of {FUNCTIONS_TO_APPLY}, got {function_to_apply!r}.")
+            postprocess_params["function_to_apply"] = function_to_apply
+        if return_fusion_weights is not None:
+            if return_fusion_weights and self.model.config.modality != "both":
+                raise ValueError(
+                    f"return_fusion_weights=True needs the fused model; this one is {self.model.config.modality!r} "
+                    "only and has no fusion weights."
+                )
+            forward_params["return_fusion_weights"] = bool(return_fusion_weights)
+            postprocess_params["return_fusion_weights"] = bool(return_fusion_weights)
+        return preprocess_params, forward_params, postprocess_params
+
+    def preprocess(self, inputs, require_audio: bool = True) -> dict:
+        """One clip (see the class doc) -> `pixel_values_videos` (1, frames, 3, H, W) and `input_features` (1, 13,
+        212) in the model's dtype."""
+        clip = _as_clip_dict(inputs)
+        model_inputs = self.processor(
+            videos=clip["video"],
+            audio=clip.get("audio"),
+            sampling_rate=clip.get("sampling_rate"),
+            landmarks=clip.get("landmarks"),
+            require_audio=require_audio,
+            return_tensors="pt",
+        )
+        return {name: tensor.to(self.dtype) for name, tensor in model_inputs.items()}
+
+    def _forward(self, model_inputs: dict, return_fusion_weights: bool = False) -> dict:
+        outputs = self.model(**model_inputs, output_attentions=return_fusion_weights)
+        result = {"logits": outputs.logits}
+        if return_fusion_weights:
+            result["fusion_weights"] = outputs.attentions
+            result["pixel_values_videos"] = model_inputs["pixel_values_videos"]
+        return result
+
+    def postprocess(
+        self,
+        model_outputs: dict,
+        top_k: int = 5,
+        function_to_apply: str | None = None,
+        return_fusion_weights: bool = False,
+    ):
+        logits = model_outputs["logits"][0].float()  # (1, num_labels) -> (num_labels,)
+        scores = self._scores(logits, function_to_apply)
+        top_scores, top_ids = scores.topk(min(top_k, scores.shape[-1]))
+        id2label = self.model.config.id2label
+        predictions = [
+            {"label": id2label[index], "score": score} for score, index in zip(top_scores.tolist(), top_ids.tolist())
+        ]
+        if not return_fusion_weights:
+            return predictions
+        return {
+            "predictions": predictions,
+            "fusion_weights": model_outputs["fusion_weights"][0].float().numpy(),  # (time, height, width)
+            "frames": processor_frames(model_outputs["pixel_values_videos"][0], self.processor.video_processor),
+        }
+
+    def _scores(self, logits: torch.Tensor, function_to_apply: str | None = None) -> torch.Tensor:
+        """Logits (num_labels,) -> scores, by `function_to_apply` or by the model's `problem_type`."""
+        if function_to_apply is None:
+            function_to_apply = {"regression": "none", "multi_label_classification": "sigmoid"}.get(
+                self.model.config.problem_type, "softmax"
+            )
+        if function_to_apply == "softmax":
+            return logits.softmax(-1)
+        if function_to_apply == "sigmoid":
+            return logits.sigmoid()
+        return logits
+
+    def save_pretrained(self, save_directory, **kwargs):
+        """
+        Save the model, the processor and this file into `save_directory`, with `custom_pipelines` in `config.json`
+        so that `pipeline("video-classification", model=save_directory, trust_remote_code=True)` gives this pipeline.
+
+        Args:
+            save_directory (`str` or `os.PathLike`): The folder, created when missing.
+            kwargs: Passed to the model's `save_pretrained` (e.g. `max_shard_size`).
+        """
+        if os.path.isfile(save_directory):
+            raise ValueError(f"save_directory {os.fspath(save_directory)!r} is a file, not a folder.")
+        os.makedirs(save_directory, exist_ok=True)
+        custom_object_save(self, save_directory)
+        self.model.config.custom_pipelines = custom_pipelines_entry(type(self))
+        self.model.save_pretrained(save_directory, **kwargs)
+        self.processor.save_pretrained(save_directory)
+
+
+def _as_clip_dict(inputs) -> dict:
+    """A pipeline input (path, frame array or dict) as a dict with at least `"video"`."""
+    if isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim != 4:
+        raise ValueError(
+            f"a frame array input is one clip of shape (frames, height, width, 3), got shape {tuple(inputs.shape)}; "
+            "pass a list for several clips."
+        )
+    if isinstance(inputs, (str, os.PathLike, np.ndarray, torch.Tensor)):
+        return {"video": inputs}
+    if isinstance(inputs, dict):
+        unknown = sorted(set(inputs) - set(INPUT_KEYS))
+        if unknown:
+            raise ValueError(f"a clip dict takes the keys {list(INPUT_KEYS)}; got unknown keys {unknown}.")
+        if inputs.get("video") is None:
+            raise ValueError("a clip dict needs a 'video' entry (a video file path or uint8 frames).")
+        return inputs
+    raise ValueError(
+        "each input must be a video file path, a uint8 frame array (frames, height, width, 3) or a dict with "
+        f"{list(INPUT_KEYS)}; got {type(inputs).__name__}."
+    )
