@@ -15,12 +15,10 @@ $(INSTALLED): setup.py
 	$(VENV_PYTHON) -m pip install --quiet -e ".[test]"
 	touch $@
 
-# until the training recipe lands: the published-size model on one clip-shaped input
+# the main job: synthetic RAVDESS-format demo data, fused / audio-only / video-only training of the tiny preset, the
+# fused model saved to ./tacfn-ravdess-demo with demo_report.json
 demo: $(INSTALLED)
-	$(VENV_PYTHON) -c "import torch, modeling_tacfn as m; model = m.TACFNForAudioVisualClassification(m.TACFNConfig()).eval(); \
-	out = model(torch.randn(1, 30, 3, 224, 224), torch.randn(1, 13, 212), output_attentions=True); \
-	print('predicted emotion (untrained):', model.config.id2label[out.logits.argmax(-1).item()]); \
-	print('fusion weights shape:', tuple(out.attentions.shape))"
+	$(VENV_PYTHON) -m training.run_demo --data-dir demo_data --output-dir tacfn-ravdess-demo
 
 # Debian's chromium for the web demo's browser test, installed when apt-get can run as root; without it that test is
 # skipped

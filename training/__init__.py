@@ -1,0 +1,1 @@
+"""Training TACFN: data set preparation (`training.data`), metrics (`training.metrics`) and the Trainer recipe."""

@@ -1,0 +1,46 @@
+"""Named model and preprocessing settings: `tiny` for CPU demos and tests, `ravdess` and `iemocap` for the published
+settings. `training/train.py --config NAME` and `hub_configs/build.py` read them from here."""
+
+from modeling_tacfn import TACFNConfig
+from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
+from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
+
+
+IEMOCAP_EMOTIONS = ("neutral", "happy", "angry", "sad")
+
+MODEL_PRESETS = {
+    "tiny": dict(
+        num_frames=8,
+        image_size=64,
+        video_stem_channels=16,
+        video_layers=[1, 1, 1],
+        video_hidden_sizes=[32, 64, 128],
+        video_cardinality=8,
+        fusion_num_layers=2,
+        id2label=dict(enumerate(RAVDESS_EMOTIONS)),
+    ),
+    "ravdess": dict(id2label=dict(enumerate(RAVDESS_EMOTIONS))),
+    "iemocap": dict(id2label=dict(enumerate(IEMOCAP_EMOTIONS))),
+}
+
+
+def model_config(name: str, **overrides) -> TACFNConfig:
+    """The configuration of a preset (`tiny`, `ravdess`, `iemocap`) or of a saved model folder / config file path."""
+    if name in MODEL_PRESETS:
+        return TACFNConfig(**{**MODEL_PRESETS[name], **overrides})
+    return TACFNConfig.from_pretrained(name, **overrides)
+
+
+def processor_for(config: TACFNConfig, **video_settings) -> TACFNProcessor:
+    """The processor whose outputs fit `config`: its frame count and size, and the published audio recipe (13 MFCC
+    of 2.45 s from 0.5 s in, 212 frames). `video_settings` go to the video processor (e.g. `channel_order="bgr"`)."""
+    if config.num_audio_frames != 212:
+        raise ValueError(
+            f"the published audio recipe gives 212 MFCC frames; this config expects {config.num_audio_frames}."
+        )
+    return TACFNProcessor(
+        feature_extractor=TACFNFeatureExtractor(num_mfcc=config.num_mfcc),
+        video_processor=TACFNVideoProcessor(
+            num_frames=config.num_frames, size={"height": config.image_size, "width": config.image_size}, **video_settings
+        ),
+    )

@@ -1,0 +1,97 @@
+"""The main job on the embedded demo data (`make demo`): generate the synthetic RAVDESS-format tree, train the tiny
+preset fused, audio-only and video-only on the training actors, test each on held-out actors, save the fused model to
+`./tacfn-ravdess-demo`, print a per-class table and write `./tacfn-ravdess-demo/demo_report.json`.
+
+    python -m training.run_demo [--data-dir demo_data] [--output-dir tacfn-ravdess-demo] [--epochs 12]
+
+The demo data are built so that each modality alone confuses pairs of emotions and only the fusion separates all eight;
+the report shows it: fused accuracy well above both unimodal runs and chance (1/8).
+"""
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from transformers import TrainingArguments
+
+from training.data.demo import write_demo_ravdess
+from training.train import DataArguments, ModelArguments, run
+
+
+RUNS = {"fused": "both", "audio_only": "audio", "video_only": "video"}
+
+
+def training_arguments(output_dir: Path, epochs: int, seed: int) -> TrainingArguments:
+    """Settings for a few-minute CPU run of the tiny preset; the best validation epoch is kept."""
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=16,
+        per_device_eval_batch_size=32,
+        learning_rate=2e-3,
+        weight_decay=1e-4,
+        warmup_steps=5,
+        lr_scheduler_type="cosine",
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model="accuracy",
+        logging_strategy="epoch",
+        dataloader_num_workers=2,
+        report_to=[],
+        seed=seed,
+        disable_tqdm=True,
+    )
+
+
+def per_class_table(report: dict) -> str:
+    """Per-class F1 of every run side by side, then the overall accuracy."""
+    names = report["fused"]["label_names"]
+    header = f"{'emotion':<10}" + "".join(f"{run:>12}" for run in RUNS)
+    rows = [header, "-" * len(header)]
+    for index, name in enumerate(names):
+        rows.append(f"{name:<10}" + "".join(f"{report[run]['per_class_f1'][index]:>12.3f}" for run in RUNS))
+    rows.append("-" * len(header))
+    rows.append(f"{'accuracy':<10}" + "".join(f"{report[run]['accuracy']:>12.3f}" for run in RUNS))
+    rows.append(f"{'chance':<10}{report['chance']:>12.3f}")
+    return "\n".join(rows)
+
+
+def run_demo(data_dir: Path, output_dir: Path, epochs: int, seed: int) -> dict:
+    if not (data_dir / "Actor_01").is_dir():
+        write_demo_ravdess(data_dir, seed=seed)
+    data_args = DataArguments(dataset="demo", data_dir=str(data_dir), protocol="clean", fold=5)
+    report = {}
+    with tempfile.TemporaryDirectory(prefix="tacfn-demo-") as scratch:
+        for run_name, modality in RUNS.items():
+            run_dir = output_dir if run_name == "fused" else Path(scratch) / run_name
+            print(f"training {run_name} ({modality}) ...", flush=True)
+            result = run(ModelArguments(config="tiny", modality=modality), data_args, training_arguments(run_dir, epochs, seed))
+            report[run_name] = {**result["metrics"], "label_names": result["label_names"]}
+    for checkpoint in output_dir.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint)
+    report["chance"] = 1 / len(report["fused"]["label_names"])
+    (output_dir / "demo_report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=Path("demo_data"), help="where the demo tree is (re)used")
+    parser.add_argument("--output-dir", type=Path, default=Path("tacfn-ravdess-demo"), help="the fused model folder")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    report = run_demo(args.data_dir, args.output_dir, args.epochs, args.seed)
+    print(per_class_table(report))
+    print(f"fused model, processor and demo_report.json: {args.output_dir.resolve()}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""From a data set root to train / validation / test splits whose rows the processor turns into model inputs on the
+fly (in the DataLoader workers)."""
+
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from datasets import DatasetDict, load_from_disk
+from threadpoolctl import threadpool_limits
+from transformers import TrainerCallback
+
+from processing import TACFNProcessor
+from training.data import iemocap, ravdess
+
+
+FOLDS = {"ravdess": 6, "demo": 6, "iemocap": 5}
+
+
+def num_folds(dataset: str) -> int:
+    """Number of folds of the data set's protocols."""
+    if dataset not in FOLDS:
+        raise ValueError(f"unknown dataset {dataset!r}; use one of {sorted(FOLDS)}.")
+    return FOLDS[dataset]
+
+
+def load_splits(data_args) -> tuple[DatasetDict, list[str]]:
+    """The train / validation / test splits of `data_args.fold` under `data_args.protocol`, and the class names.
+
+    `data_args.data_dir` is either a data set root (RAVDESS `Actor_*` folders, the demo tree, `IEMOCAP_full_release`) or a
+    folder a preparation CLI saved with `save_to_disk`."""
+    num_folds(data_args.dataset)
+    if data_args.data_dir is None:
+        raise ValueError(f"--data_dir is required for --dataset {data_args.dataset}.")
+    root = Path(data_args.data_dir)
+    if not root.is_dir():
+        raise ValueError(f"--data_dir {root} is not a folder.")
+    if data_args.dataset == "iemocap":
+        dataset = load_from_disk(root) if _is_saved_dataset(root) else iemocap.prepare_iemocap(root)[0]
+        splits = iemocap.iemocap_fold_split(dataset, data_args.protocol, data_args.fold)
+    else:
+        if _is_saved_dataset(root):
+            dataset = load_from_disk(root)
+        else:
+            dataset = ravdess.prepare_ravdess(root, landmarks_dir=data_args.landmarks_dir)[0]
+        splits = ravdess.ravdess_fold_split(dataset, data_args.protocol, data_args.fold)
+    return splits, splits["train"].features["emotion"].names
+
+
+def _is_saved_dataset(root: Path) -> bool:
+    return (root / "dataset_info.json").is_file() or (root / "dataset_dict.json").is_file()
+
+
+def limit_worker_threads() -> None:
+    """One BLAS (and, in a DataLoader worker, one torch) thread: workers already run in parallel, and several threads
+    crowded onto one core make the MFCC's mel projection tens of times slower."""
+    threadpool_limits(limits=1, user_api="blas")
+    if torch.utils.data.get_worker_info() is not None:
+        torch.set_num_threads(1)
+
+
+class AugmentationEpoch(TrainerCallback):
+    """Tells the training transform which epoch runs, so that a clip's augmentation is a function of the run's seed,
+    the epoch and the clip alone: the same whichever worker, process or resumed run loads it."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.epoch = 0
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.epoch = int(state.epoch or 0)
+
+    def clip_seed(self, clip_key: str) -> int:
+        return zlib.crc32(f"{self.seed}:{self.epoch}:{clip_key}".encode())
+
+
+def clip_transform(
+    processor: TACFNProcessor, dataset: str, augmentation: AugmentationEpoch | None = None
+) -> Callable[[dict], dict]:
+    """A `Dataset.set_transform` function: rows of paths and labels -> `pixel_values_videos`, `input_features`,
+    `labels`. With `augmentation`, every clip gets the processor's clip-consistent random crop and flip, drawn from a
+    generator seeded by `augmentation.clip_seed` (the global random state is left as it was)."""
+    clip_inputs = _iemocap_clip_inputs if dataset == "iemocap" else _ravdess_clip_inputs
+
+    def transform(batch: dict) -> dict:
+        limit_worker_threads()
+        rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
+        clips = []
+        for row in rows:
+            if augmentation is None:
+                clips.append(clip_inputs(processor, row, do_augment=False))
+                continue
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(augmentation.clip_seed(row.get("path") or row["utterance"]))
+                clips.append(clip_inputs(processor, row, do_augment=True))
+        # one (1, ...) tensor per clip and input -> (clips, ...)
+        inputs = {name: torch.cat([clip[name] for clip in clips]) for name in clips[0]}
+        return {**inputs, "labels": torch.tensor(batch["emotion"])}
+
+    return transform
+
+
+def _ravdess_clip_inputs(processor: TACFNProcessor, row: dict, do_augment: bool) -> dict:
+    """Model inputs of one RAVDESS-format clip: frames and the file's own audio track."""
+    return processor(videos=row["path"], landmarks=row["landmarks"], do_augment=do_augment, return_tensors="pt")
+
+
+def _iemocap_clip_inputs(processor: TACFNProcessor, row: dict, do_augment: bool) -> dict:
+    """Model inputs of one IEMOCAP utterance: the speaker's half of the dialog video and the utterance wav."""
+    frames = iemocap.read_speaker_frames(row, processor.video_processor.num_frames)
+    audio, rate = iemocap.read_utterance_audio(row)
+    return processor(videos=[frames], audio=[audio], sampling_rate=rate, do_augment=do_augment, return_tensors="pt")
