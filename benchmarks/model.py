@@ -56,7 +56,10 @@ def training_throughput(
         model.tacfn.video_encoder.to(memory_format=torch.channels_last_3d)
         # (batch, frames, channels, H, W) is laid out as the encoder's (batch, channels, frames, H, W) channels-last
         batch["pixel_values_videos"] = (
-            batch["pixel_values_videos"].transpose(1, 2).contiguous(memory_format=torch.channels_last_3d).transpose(1, 2)
+            batch["pixel_values_videos"]
+            .transpose(1, 2)
+            .contiguous(memory_format=torch.channels_last_3d)
+            .transpose(1, 2)
         )
     forward = torch.compile(model) if compile else model
 
@@ -107,7 +110,9 @@ def inference_latency(preset: str, batch_size: int, calls: int) -> tuple[float, 
 
 def per_sample_fusion(fusion: TACFNAdaptiveFusion, video_map: torch.Tensor, audio_sequence: torch.Tensor):
     """The naive alternative: the fusion block called once per clip, results stacked."""
-    results = [fusion(video_map[index : index + 1], audio_sequence[index : index + 1]) for index in range(len(video_map))]
+    results = [
+        fusion(video_map[index : index + 1], audio_sequence[index : index + 1]) for index in range(len(video_map))
+    ]
     return torch.cat([reinforced for reinforced, _ in results]), torch.cat([weights for _, weights in results])
 
 
@@ -132,22 +137,37 @@ def fusion_speedup(batch_size: int, repeats: int) -> tuple[float, float, float]:
     return vectorised, looped, looped / vectorised
 
 
-def rss_growth(calls: int, checkpoint: int = 10) -> tuple[float, float, float]:
-    """RSS after `checkpoint` and after `calls` full inference calls (processor on a real clip + tiny model), in MB,
-    and the growth between them."""
+RSS_CLIPS = {
+    # quick: 1 s at 160x120 cropped from its landmark CSV; full: 3 s at 320x240 through the face detector
+    True: dict(num_frames=15, height=120, width=160, face_box=(50, 20, 110, 100), use_landmarks=True),
+    False: dict(num_frames=45, height=240, width=320, face_box=(110, 50, 210, 190), use_landmarks=False),
+}
+
+
+def rss_growth(calls: int, quick: bool, checkpoint: int = 10) -> tuple[float, float, float]:
+    """RSS after `checkpoint` and after `calls` full inference calls (processor on a real H.264/AAC clip at 15 fps +
+    tiny model), in MB, and the growth between them. The clip is `RSS_CLIPS[quick]`."""
     from tests import media
 
+    clip_settings = RSS_CLIPS[quick]
     config = model_config("tiny")
     model = TACFNForAudioVisualClassification(config).eval()
     processor = processor_for(config)
     process = psutil.Process()
     with tempfile.TemporaryDirectory() as folder:
-        frames = media.face_frames(45, 240, 320, face_box=(110, 50, 210, 190))
-        clip = media.write_video(Path(folder) / "clip.mp4", frames, 15.0, audio=media.speech_like_audio(3.0, 44100))
+        num_frames, face_box = clip_settings["num_frames"], clip_settings["face_box"]
+        frames = media.face_frames(num_frames, clip_settings["height"], clip_settings["width"], face_box=face_box)
+        audio = media.speech_like_audio(num_frames / 15, 44100)
+        clip = media.write_video(Path(folder) / "clip.mp4", frames, 15.0, audio=audio)
+        landmarks = None
+        if clip_settings["use_landmarks"]:
+            landmarks = media.write_openface_csv(
+                Path(folder) / "clip.csv", media.face_landmarks(num_frames, face_box), 15.0
+            )
         rss_at_checkpoint = 0.0
         for call in range(1, calls + 1):
             with torch.inference_mode():
-                model(**processor(videos=clip, return_tensors="pt"))
+                model(**processor(videos=clip, landmarks=landmarks, return_tensors="pt"))
             if call == checkpoint:
                 gc.collect()
                 rss_at_checkpoint = process.memory_info().rss / 2**20
@@ -156,38 +176,60 @@ def rss_growth(calls: int, checkpoint: int = 10) -> tuple[float, float, float]:
     return rss_at_checkpoint, rss_at_end, rss_at_end - rss_at_checkpoint
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions, tiny preset only for training")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(min(2, torch.get_num_threads()))
-
-    presets = ("tiny",) if args.quick else ("tiny", "ravdess")
-    for preset in presets:
-        clips_per_second, peak = training_throughput(preset, batch_size=4, steps=3 if args.quick else 5)
+def report_training_figures(presets: list[tuple[str, int]], cuda_variants: bool = False) -> None:
+    """Figure (b): training clips/s and the process's peak RSS at batch 4 for each `(preset, timed steps)` in
+    `presets`; with `cuda_variants` and a GPU, also the published size on CUDA in every `GPU_VARIANTS` setting."""
+    for preset, steps in presets:
+        clips_per_second, peak = training_throughput(preset, batch_size=4, steps=steps)
         report(f"train_{preset}_cpu_fp32_batch4", clips_per_second, "clips/s")
         report(f"train_{preset}_cpu_fp32_batch4_peak_rss", peak, "MB")
-    if torch.cuda.is_available():
+    if cuda_variants and torch.cuda.is_available():
         for variant, options in GPU_VARIANTS.items():
             clips_per_second, peak = training_throughput("ravdess", batch_size=4, steps=10, device="cuda", **options)
             report(f"train_ravdess_cuda_{variant}_batch4", clips_per_second, "clips/s")
             report(f"train_ravdess_cuda_{variant}_batch4_peak_memory", peak, "MB")
 
-    preset = "tiny" if args.quick else "ravdess"
-    for batch_size in (1, 8):
-        p50, p95 = inference_latency(preset, batch_size, calls=10 if args.quick else 20)
-        report(f"infer_{preset}_batch{batch_size}_p50", p50, "ms/clip")
-        report(f"infer_{preset}_batch{batch_size}_p95", p95, "ms/clip")
 
-    vectorised, looped, speedup = fusion_speedup(batch_size=16, repeats=3 if args.quick else 10)
-    report("fusion_fwd_bwd_batch16_vectorised", vectorised, "ms")
-    report("fusion_fwd_bwd_batch16_per_sample_loop", looped, "ms")
+def report_inference_figures(quick: bool) -> None:
+    """Figure (c): inference latency per clip, p50 and p95, at batch 1 and 8 (tiny preset with `quick`; the published
+    size runs 20 calls at batch 1 and 10 at batch 8)."""
+    preset = "tiny" if quick else "ravdess"
+    for batch_size, full_calls in ((1, 20), (8, 10)):
+        p50, p95 = inference_latency(preset, batch_size, calls=10 if quick else full_calls)
+        report(f"infer_{preset}_batch{batch_size}_p50", p50, "ms/clip", higher_is_better=False)
+        report(f"infer_{preset}_batch{batch_size}_p95", p95, "ms/clip", higher_is_better=False)
+
+
+def report_fusion_figures(quick: bool) -> None:
+    """Figure (d): the vectorised fusion block against the per-sample loop, forward + backward, batch 16."""
+    vectorised, looped, speedup = fusion_speedup(batch_size=16, repeats=5 if quick else 20)
+    report("fusion_fwd_bwd_batch16_vectorised", vectorised, "ms", higher_is_better=False)
+    report("fusion_fwd_bwd_batch16_per_sample_loop", looped, "ms", higher_is_better=False)
     report("fusion_speedup_over_loop", speedup, "x", target=FUSION_SPEEDUP_TARGET)
 
-    at_ten, at_end, growth = rss_growth(calls=1000)
-    report("inference_rss_after_10_calls", at_ten, "MB")
-    report("inference_rss_after_1000_calls", at_end, "MB")
+
+def report_memory_figures(quick: bool) -> None:
+    """Figure (e): RSS after 1,000 inference calls against after 10."""
+    at_ten, at_end, growth = rss_growth(calls=1000, quick=quick)
+    report("inference_rss_after_10_calls", at_ten, "MB", higher_is_better=False)
+    report("inference_rss_after_1000_calls", at_end, "MB", higher_is_better=False)
     report("inference_rss_growth_10_to_1000_calls", growth, "MB", target=RSS_GROWTH_TARGET_MB, higher_is_better=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repetitions, one timed published-size training step, tiny-preset "
+        "latency, a smaller clip for the memory figure"
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    # the peak RSS is the process's peak so far: the tiny preset first, the published size (the largest) last
+    report_training_figures([("tiny", 3 if args.quick else 5)])
+    report_fusion_figures(args.quick)
+    report_memory_figures(args.quick)
+    report_inference_figures(args.quick)
+    report_training_figures([("ravdess", 1 if args.quick else 3)], cuda_variants=True)
 
 
 if __name__ == "__main__":

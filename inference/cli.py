@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tacfn` console script; returns the exit code."""
+    # file names that are not valid UTF-8 (kept by Python as surrogates) are printed escaped instead of crashing
+    sys.stdout.reconfigure(errors="backslashreplace")
+    sys.stderr.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     if args.command == "predict":
         return predict_command(args)

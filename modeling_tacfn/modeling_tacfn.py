@@ -285,6 +285,12 @@ class TACFNPreTrainedModel(PreTrainedModel):
             if module.bias is not None:
                 init.zeros_(module.bias)
 
+    @classmethod
+    def from_pretrained(cls, *args, use_safetensors: bool | None = True, **kwargs):
+        """Loads as [`PreTrainedModel.from_pretrained`] does, from safetensors weights only unless
+        `use_safetensors=False` is passed explicitly (pickled weights are then read with `weights_only=True`)."""
+        return super().from_pretrained(*args, use_safetensors=use_safetensors, **kwargs)
+
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Saves as [`PreTrainedModel.save_pretrained`] does, with an `auto_map` that lets `AutoConfig`, `AutoModel` and
         `AutoModelForVideoClassification` load the folder with `trust_remote_code=True`."""

@@ -184,9 +184,12 @@ def read_audio_head(path: str, duration: float, role: str = "audio") -> Optional
         if not container.streams.audio:
             return None
         try:
-            return _decode_mono(container, container.streams.audio[0], duration, path)
+            waveform, sampling_rate = _decode_mono(container, container.streams.audio[0], duration, path)
         except av.error.FFmpegError as error:
             raise ValueError(f"audio track of {path!r} cannot be decoded: {error}") from error
+    if not np.isfinite(waveform).all():
+        raise ValueError(f"audio track of {path!r} holds NaN or infinite samples.")
+    return waveform, sampling_rate
 
 
 def _decode_mono(container, stream, duration: float, path: str) -> tuple[np.ndarray, int]:

@@ -22,6 +22,7 @@ import torch
 import transformers
 from datasets import DatasetDict
 from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
+from transformers.trainer import TRAINING_ARGS_NAME
 
 if __package__ in (None, ""):  # `python training/train.py` / `accelerate launch training/train.py`
     sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository root instead of training/
@@ -97,6 +98,17 @@ def load_encoder(model: TACFNForAudioVisualClassification, modality: str, source
         raise ValueError(f"--init_{modality}_from {source}: its {modality} encoder does not fit this model: {error}") from None
 
 
+RECIPE_ARGUMENTS = (
+    "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size", "gradient_accumulation_steps",
+    "weight_decay", "warmup_steps", "lr_scheduler_type", "seed",
+)  # fmt: skip
+
+
+def recipe_arguments(args: TrainingArguments) -> dict:
+    """The training arguments a model card shows (as plain JSON values)."""
+    return {name: getattr(args, name) for name in RECIPE_ARGUMENTS}
+
+
 def write_test_report(trainer: Trainer, splits: DatasetDict, label_names: list[str], data_args: DataArguments) -> dict:
     """Evaluates on the test split and writes eval_results.json and confusion_matrix.png to the output folder."""
     metrics = trainer.evaluate(splits["test"], metric_key_prefix="test")
@@ -108,6 +120,7 @@ def write_test_report(trainer: Trainer, splits: DatasetDict, label_names: list[s
         "world_size": trainer.args.world_size,
         "label_names": label_names,
         "num_test_examples": len(splits["test"]),
+        "training_arguments": recipe_arguments(trainer.args),
         "metrics": {name.removeprefix("test_"): value for name, value in metrics.items()},
     }
     if trainer.is_world_process_zero():
@@ -143,6 +156,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model()
     if trainer.is_world_process_zero():
+        # the model folder holds no pickle: the Trainer's training_args.bin goes, the arguments are in eval_results.json
+        Path(training_args.output_dir, TRAINING_ARGS_NAME).unlink(missing_ok=True)
         # saved here, not as the Trainer's processing_class: the Trainer expects processors to hold a tokenizer
         processor.save_pretrained(training_args.output_dir)
         save_pipeline(training_args.output_dir)

@@ -21,7 +21,7 @@ def test_a_training_output_folder_is_published_as_it_is(training_run, tmp_path):
     report = json.loads((folder / "eval_results.json").read_text())
     plan = plan_upload(folder, "someone/tacfn-ravdess")
     assert plan.files == sorted([*UPLOADED, "pipeline_tacfn.py"])  # training saves the pipeline with the model
-    assert plan.left_out == ["training_args.bin"]
+    assert plan.left_out == []
 
     card = ModelCard.load(prepare_upload_folder(plan, tmp_path / "upload") / "README.md")
     assert card.data.tags[-1] == "synthetic-data"

@@ -33,6 +33,7 @@ Folds (`iemocap_fold_split`): fold k (0..4) tests session k+1 (both its speakers
 """
 
 import argparse
+import sys
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -416,6 +417,9 @@ def _side_override(text: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> Dataset:
+    # file names that are not valid UTF-8 (kept by Python as surrogates) are printed escaped instead of crashing
+    sys.stdout.reconfigure(errors="backslashreplace")
+    sys.stderr.reconfigure(errors="backslashreplace")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", type=Path, help="IEMOCAP_full_release, holding Session1 .. Session5")
     parser.add_argument("--marker-side", choices=SIDES, default="left", help="half showing the marker-wearing actor")

@@ -267,12 +267,15 @@ def _describe(error: Exception) -> str:
 
 
 def _check_first_frame_decodes(container, stream, path: str) -> None:
-    """Decode the first frame of `stream`, raising `ValueError` when that fails."""
+    """Decode the first frame of `stream`, raising `ValueError` when that fails or when audio samples are NaN or
+    infinite."""
     try:
         container.seek(stream.start_time or 0, stream=stream, backward=True)
-        next(container.decode(stream))
+        frame = next(container.decode(stream))
     except (av.error.FFmpegError, StopIteration) as error:
         raise ValueError(f"{path}: damaged, its {stream.type} stream does not decode ({_describe(error)}).") from error
+    if stream.type == "audio" and not np.isfinite(frame.to_ndarray()).all():
+        raise ValueError(f"{path}: its audio holds NaN or infinite samples.")
 
 
 def _check_data_reaches_end(container, stream, duration: float, path: str) -> None:

@@ -22,6 +22,7 @@ Folds (`ravdess_fold_split`): fold k (0..5) tests actors 4k+1..4k+4.
 """
 
 import argparse
+import sys
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -213,12 +214,17 @@ def _indices_of(chosen: Sequence[str], names: Sequence[str], what: str) -> set[i
 
 
 def _checked_name(path: Path, report: PreparationReport) -> RavdessName | None:
-    """The parsed name of a media file, or `None` (the file skipped and reported) when the name is not a RAVDESS
-    name or names another actor than its `Actor_AA` folder."""
+    """The parsed name of a media file, or `None` (the file skipped and reported) when the name is not a RAVDESS name,
+    its path is not UTF-8 or it names another actor than its `Actor_AA` folder."""
     try:
         name = parse_ravdess_name(path.stem)
     except ValueError as error:
         report.skip(path, str(error))
+        return None
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        report.skip(path, "its path is not valid UTF-8 (a data set stores paths as UTF-8 text); rename it")
         return None
     folder = ACTOR_FOLDER_PATTERN.fullmatch(path.parent.name)
     if folder is not None and int(folder.group(1)) != name.actor:
@@ -299,6 +305,9 @@ def ravdess_fold_split(dataset: Dataset, protocol: str = "published", fold: int 
 
 
 def main(argv: list[str] | None = None) -> Dataset:
+    # file names that are not valid UTF-8 (kept by Python as surrogates) are printed escaped instead of crashing
+    sys.stdout.reconfigure(errors="backslashreplace")
+    sys.stderr.reconfigure(errors="backslashreplace")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", type=Path, help="RAVDESS root, holding the Actor_01 .. Actor_24 folders")
     parser.add_argument("--landmarks", type=Path, help="landmark CSV folder (default: CSVs beside the clips)")
