@@ -17,7 +17,7 @@ from tests.robustness.conftest import TINY_MODEL_KWARGS, pickled_files, tiny_pro
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_PACKAGES = ("modeling_tacfn", "processing", "training", "inference", "hub_configs", "benchmarks")
-MFCCNET_KEYS = REPO_ROOT.parent / "shared" / "reference" / "published_mfccnet_unimodal_keys.tsv"
+MFCCNET_KEYS = REPO_ROOT / "tests" / "modeling" / "published_checkpoint_keys" / "published_mfccnet_unimodal_keys.tsv"
 
 
 def tiny_model(seed: int = 0) -> TACFNForAudioVisualClassification:
@@ -62,7 +62,6 @@ def test_saved_model_processor_and_pipeline_folder_holds_safetensors_and_no_pick
     assert_same_weights(model, load_file(tmp_path / "model.safetensors"))
 
 
-@pytest.mark.skipif(not MFCCNET_KEYS.is_file(), reason=f"the published key list is not at {MFCCNET_KEYS}")
 def test_converted_checkpoint_folder_holds_safetensors_and_no_pickle(tmp_path):
     from modeling_tacfn.convert_original_tacfn_checkpoint import main as convert
 
