@@ -11,7 +11,7 @@ from transformers.utils import TensorType
 
 from .feature_extraction_tacfn import TACFNFeatureExtractor, to_mono_float
 from .media_io_tacfn import read_audio_head
-from .video_processing_tacfn import TACFNVideoProcessor, as_list_of_videos
+from .video_processing_tacfn import TACFNVideoProcessor, as_list_of_videos, one_entry_per_clip
 
 
 class TACFNProcessor(ProcessorMixin):
@@ -142,16 +142,10 @@ def _silence_or_error(problem: str, require_audio: bool) -> tuple:
 
 
 def _as_list_of_audio(audio, num_clips: int) -> list:
-    """One audio entry (waveform, file or `None`) per clip."""
-    if audio is None:
-        return [None] * num_clips
-    if isinstance(audio, (list, tuple)) and not all(isinstance(value, (int, float, np.number)) for value in audio):
-        if len(audio) != num_clips:
-            raise ValueError(f"got {len(audio)} audio entries for {num_clips} videos; give one per video.")
-        return list(audio)
-    if num_clips != 1:
-        raise ValueError(f"got one audio entry for {num_clips} videos; pass a list with one entry per video.")
-    return [audio]
+    """One audio entry (waveform, file or `None`) per clip; a list of numbers is one waveform, not a batch."""
+    if isinstance(audio, (list, tuple)) and all(isinstance(value, (int, float, np.number)) for value in audio):
+        audio = np.asarray(audio)
+    return one_entry_per_clip(audio, num_clips, "audio")
 
 
 def _as_list_of_rates(sampling_rate, num_clips: int) -> list:

@@ -183,7 +183,7 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         settings = self._current_settings(**kwargs)
         self._validate_settings(settings)
         clips = as_list_of_videos(videos)
-        clip_landmarks = _as_list_of_landmarks(landmarks, len(clips))
+        clip_landmarks = one_entry_per_clip(landmarks, len(clips), "landmark")
         processed = [
             self.process_clip(clip, clip_landmark, settings, name=_describe(clip, index))
             for index, (clip, clip_landmark) in enumerate(zip(clips, clip_landmarks))
@@ -551,17 +551,19 @@ def as_list_of_videos(videos) -> list:
     raise ValueError(f"videos must be a path, a frame array or a list of them, got {type(videos).__name__}.")
 
 
-def _as_list_of_landmarks(landmarks, num_clips: int) -> list:
-    """One landmark entry (CSV path, array or `None`) per clip."""
-    if landmarks is None:
+def one_entry_per_clip(entries, num_clips: int, what: str) -> list:
+    """Spread a per-clip argument (landmarks, audio) over the clips: `None` gives `None` for every clip, a list or tuple
+    must hold one entry per clip, and anything else is the entry of the only clip. `what` names the argument in
+    errors."""
+    if entries is None:
         return [None] * num_clips
-    if isinstance(landmarks, (list, tuple)):
-        if len(landmarks) != num_clips:
-            raise ValueError(f"got {len(landmarks)} landmark entries for {num_clips} videos; give one per video.")
-        return list(landmarks)
+    if isinstance(entries, (list, tuple)):
+        if len(entries) != num_clips:
+            raise ValueError(f"got {len(entries)} {what} entries for {num_clips} videos; give one per video.")
+        return list(entries)
     if num_clips != 1:
-        raise ValueError(f"got one landmark entry for {num_clips} videos; pass a list with one entry per video.")
-    return [landmarks]
+        raise ValueError(f"got one {what} entry for {num_clips} videos; pass a list with one entry per video.")
+    return [entries]
 
 
 def _as_landmark_track(landmarks, name: str) -> LandmarkTrack:
