@@ -13,8 +13,11 @@ import numpy as np
 
 
 NUM_LANDMARKS = 68
-LANDMARK_X_COLUMNS = tuple(f"x_{index}" for index in range(NUM_LANDMARKS))
-LANDMARK_Y_COLUMNS = tuple(f"y_{index}" for index in range(NUM_LANDMARKS))
+# OpenFace's 2-D landmark columns: all x, then all y
+LANDMARK_COLUMNS = (
+    *(f"x_{index}" for index in range(NUM_LANDMARKS)),
+    *(f"y_{index}" for index in range(NUM_LANDMARKS)),
+)
 
 
 @dataclass
@@ -44,7 +47,7 @@ class LandmarkTrack:
 
     Attributes:
         path: The CSV file.
-        timestamps: Seconds of each row, shape (num_rows,); `None` when the CSV has neither `timestamp` nor `frame`.
+        timestamps: Seconds of each row, shape (num_rows,); `None` without a `timestamp` column.
         frame_numbers: 1-based frame number of each row, shape (num_rows,); `None` without a `frame` column.
         points: (x, y) pixel positions, shape (num_rows, 68, 2).
         success: Whether OpenFace tracked the face in each row, shape (num_rows,).
@@ -240,19 +243,9 @@ def read_landmark_csv(path: str) -> LandmarkTrack:
         A `LandmarkTrack`. Raises `ValueError` for a missing or empty file, missing landmark columns, or values that
         are not numbers.
     """
-    path = check_media_file(path, "landmark CSV")
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        header = [name.strip() for name in handle.readline().split(",")]
-        if not handle.readline().strip():
-            raise ValueError(f"landmark CSV {path!r} has a header but no rows.")
-    column = {name: index for index, name in enumerate(header)}
-    missing = [name for name in LANDMARK_X_COLUMNS + LANDMARK_Y_COLUMNS if name not in column]
-    if missing:
-        raise ValueError(
-            f"landmark CSV {path!r} lacks the OpenFace 2-D landmark columns {_summarise(missing)} "
-            f"(found {len(header)} columns starting {header[:5]})."
-        )
-    wanted = list(LANDMARK_X_COLUMNS + LANDMARK_Y_COLUMNS)
+    path = os.fspath(path)
+    column = read_landmark_csv_header(path)
+    wanted = list(LANDMARK_COLUMNS)
     optional = [name for name in ("timestamp", "frame", "success") if name in column]
     values = _load_csv_columns(path, [column[name] for name in wanted + optional])
     # (rows, 136) -> (rows, 68, 2) with x in [..., 0] and y in [..., 1]
@@ -260,6 +253,37 @@ def read_landmark_csv(path: str) -> LandmarkTrack:
     extra = {name: values[:, 2 * NUM_LANDMARKS + offset] for offset, name in enumerate(optional)}
     success = extra["success"] > 0.5 if "success" in extra else np.ones(len(values), dtype=bool)
     return LandmarkTrack(path, extra.get("timestamp"), extra.get("frame"), points.astype(np.float32), success)
+
+
+def read_landmark_csv_header(path: str) -> dict[str, int]:
+    """Check that a CSV is an OpenFace landmark file without reading its rows: it has the 2-D landmark columns
+    `x_0..x_67`, `y_0..y_67` (found by header name after stripping the spaces OpenFace writes after each comma) and at
+    least one data row.
+
+    Args:
+        path: The CSV file.
+
+    Returns:
+        The position of every column by its stripped header name. Raises `ValueError`, naming the file and the problem,
+        for a missing, empty or unreadable file, a header without rows, or missing landmark columns.
+    """
+    path = check_media_file(path, "landmark CSV")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            header = [name.strip() for name in handle.readline().split(",")]
+            has_rows = bool(handle.readline().strip())
+    except OSError as error:
+        raise ValueError(f"landmark CSV {path!r} cannot be read ({error}).") from error
+    if not has_rows:
+        raise ValueError(f"landmark CSV {path!r} has a header but no rows.")
+    column = {name: index for index, name in enumerate(header)}
+    missing = [name for name in LANDMARK_COLUMNS if name not in column]
+    if missing:
+        raise ValueError(
+            f"landmark CSV {path!r} lacks the OpenFace 2-D landmark columns {_summarise(missing)} "
+            f"(found {len(header)} columns starting {header[:5]})."
+        )
+    return column
 
 
 def _load_csv_columns(path: str, indices: list) -> np.ndarray:

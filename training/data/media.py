@@ -5,6 +5,7 @@
   RAVDESS's FacialTracking files: ", " separators and a subset of OpenFace's columns in OpenFace's order, with 131
   columns before `x_0` (among them `eye_lmk_x_*`), so that readers must select the landmark columns by exact name.
 - `probe_media`: open a media file and check, without decoding it all, that it holds the streams a data set needs.
+  (Landmark CSVs are checked by the processor's own `read_landmark_csv_header`.)
 
 Conventions: frames are uint8 arrays (num_frames, height, width, 3) in RGB order; audio is float in [-1, 1], shape
 (samples,) or (channels, samples); landmarks are float arrays (num_frames, 68, 2) of (x, y) pixel positions.
@@ -19,6 +20,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from processing.media_io_tacfn import LANDMARK_COLUMNS, NUM_LANDMARKS
+
 
 CLIP_EXTENSIONS = (".mp4", ".mov", ".mkv")
 CHANNEL_LAYOUTS = {1: "mono", 2: "stereo"}
@@ -27,12 +30,7 @@ AAC_OPTIONS = {"aac_coder": "fast"}
 # seconds a stream's packets may stop short of its stated end before `probe_media` calls the file truncated
 END_TOLERANCE = 0.1
 
-NUM_LANDMARKS = 68
 NUM_EYE_LANDMARKS = 56
-LANDMARK_COLUMNS = (
-    *(f"x_{index}" for index in range(NUM_LANDMARKS)),
-    *(f"y_{index}" for index in range(NUM_LANDMARKS)),
-)
 OPENFACE_ACTION_UNITS = (
     "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12", "AU14", "AU15", "AU17", "AU20", "AU23",
     "AU25", "AU26", "AU45",
@@ -298,25 +296,3 @@ def _check_data_reaches_end(container, stream, duration: float, path: str) -> No
         raise ValueError(
             f"{path}: truncated, its {stream.type} data stops at {reached:.2f} s of the {end:.2f} s it states."
         )
-
-
-def check_openface_csv(path: str | os.PathLike) -> None:
-    """Check that a CSV has OpenFace's 68 2-D landmark columns (`x_0..x_67`, `y_0..y_67`, found by header name after
-    stripping the spaces OpenFace writes after each comma) and at least one data row.
-
-    Args:
-        path: The CSV file.
-
-    Raises `ValueError`, naming the file and the problem, when it does not.
-    """
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            header = {name.strip() for name in handle.readline().split(",")}
-            first_row = handle.readline().strip()
-    except OSError as error:
-        raise ValueError(f"landmark CSV {path} cannot be read ({error}).") from error
-    missing = [name for name in LANDMARK_COLUMNS if name not in header]
-    if missing:
-        raise ValueError(f"landmark CSV {path} lacks {len(missing)} of the 2-D landmark columns (e.g. {missing[0]}).")
-    if not first_row:
-        raise ValueError(f"landmark CSV {path} has a header but no rows.")

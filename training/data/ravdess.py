@@ -31,11 +31,13 @@ from pathlib import Path
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from tqdm.auto import tqdm
 
-from .media import check_openface_csv, probe_media
+from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
+from processing.media_io_tacfn import read_landmark_csv_header
+
+from .media import probe_media
 from .preparation import PreparationReport, add_output_arguments, save_prepared, split_by_group
 
 
-RAVDESS_EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 MODALITIES = ("audio-video", "video-only", "audio-only")
 VOCAL_CHANNELS = ("speech", "song")
 INTENSITIES = ("normal", "strong")
@@ -253,7 +255,7 @@ def _landmark_csv(
         report.warn(clip, f"no landmark CSV {name.stem}.csv {where}; the processor will detect the face instead")
         return None
     try:
-        check_openface_csv(csv)
+        read_landmark_csv_header(csv)
     except ValueError as error:
         report.warn(clip, f"{error} The processor will detect the face instead.")
         return None
