@@ -4,7 +4,7 @@ evaluation protocols and the limits the data set puts on a model trained on it."
 from dataclasses import dataclass, field
 
 from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
-from training.presets import IEMOCAP_EMOTIONS
+from training.data.iemocap import IEMOCAP_EMOTIONS
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from modeling_tacfn import TACFNConfig
 from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
 from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
 
+from .data.iemocap import IEMOCAP_EMOTIONS
 
-IEMOCAP_EMOTIONS = ("neutral", "happy", "angry", "sad")
 
 MODEL_PRESETS = {
     "tiny": dict(

@@ -14,7 +14,7 @@ from processing import TACFNProcessor
 from training.data import iemocap, ravdess
 
 
-FOLDS = {"ravdess": 6, "demo": 6, "iemocap": 5}
+FOLDS = {"ravdess": ravdess.NUM_FOLDS, "demo": ravdess.NUM_FOLDS, "iemocap": iemocap.NUM_SESSIONS}
 
 
 def num_folds(dataset: str) -> int:
