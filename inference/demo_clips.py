@@ -3,12 +3,12 @@ whose mouth moves with a synthetic voice, encoded as H.264 + AAC mp4 with PyAV. 
 voice, so that a model shows different answers (and attention pictures) for them."""
 
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
+
+from training.data.media import write_clip
 
 
 FRAME_SIZE = 256
@@ -65,7 +65,8 @@ def write_demo_clips(folder) -> list[Path]:
         path = folder / f"{name}.mp4"
         if not path.is_file():
             syllables = syllable_envelope(style, int(DURATION * FPS), FPS)
-            write_clip(path, draw_face(style, syllables), synthesise_voice(style, DURATION, SAMPLE_RATE))
+            frames, voice = draw_face(style, syllables), synthesise_voice(style, DURATION, SAMPLE_RATE)
+            write_clip(path, frames, FPS, voice, SAMPLE_RATE)
         paths.append(path)
     return paths
 
@@ -152,29 +153,3 @@ def synthesise_voice(style: ClipStyle, duration: float, sample_rate: int) -> np.
     noise = np.random.default_rng(0).standard_normal(len(time))
     signal = voiced * syllable_envelope(style, len(time), sample_rate) + 0.02 * noise
     return (style.loudness * signal / np.abs(signal).max()).astype(np.float32)
-
-
-def write_clip(path: Path, frames: np.ndarray, audio: np.ndarray) -> None:
-    """
-    Encode frames (H.264, `FPS`) and mono audio (AAC, `SAMPLE_RATE`) into an mp4.
-
-    Args:
-        path (`Path`): The mp4 to write.
-        frames (`np.ndarray` of shape `(frames, height, width, 3)`): uint8 RGB frames.
-        audio (`np.ndarray` of shape `(samples,)`): float32 mono samples in [-1, 1].
-    """
-    with av.open(str(path), mode="w") as container:
-        video = container.add_stream("libx264", rate=Fraction(FPS))
-        video.width, video.height, video.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        video.options = {"preset": "veryfast", "crf": "20"}
-        sound = container.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
-        for frame in frames:
-            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(video.encode())
-        for start in range(0, len(audio), 1024):
-            # (samples,) -> (1 channel, samples) planar float
-            chunk = av.AudioFrame.from_ndarray(audio[None, start : start + 1024], format="fltp", layout="mono")
-            chunk.sample_rate = SAMPLE_RATE
-            chunk.pts = start
-            container.mux(sound.encode(chunk))
-        container.mux(sound.encode())
