@@ -19,7 +19,7 @@ import torch
 from benchmarks.report import report
 from modeling_tacfn import TACFNConfig, TACFNForAudioVisualClassification
 from modeling_tacfn.modeling_tacfn import TACFNAdaptiveFusion
-from training.presets import model_config, processor_for
+from hub_configs.presets import model_config, processor_for
 
 
 FUSION_SPEEDUP_TARGET = 1.5

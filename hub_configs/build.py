@@ -1,6 +1,6 @@
 """Generate the ready-to-publish configuration folders `hub_configs/tacfn-ravdess/` (the published RAVDESS setting)
 and `hub_configs/tacfn-iemocap/` (the IEMOCAP 4-class setting) from the code: `config.json` and
-`processor_config.json` exactly as `save_pretrained` writes them for the presets of `training/presets.py`, and the
+`processor_config.json` exactly as `save_pretrained` writes them for the presets of `hub_configs/presets.py`, and the
 model card `README.md`.
 
     python -m hub_configs.build            # (re)write both folders
@@ -14,14 +14,14 @@ import tempfile
 from pathlib import Path
 
 from modeling_tacfn.modeling_tacfn import AUTO_MAP
-from training.presets import model_config, processor_for
+from .presets import model_config, processor_for
 
 from .cards import build_model_card
 from .datasets import DATASETS
 
 
 HUB_CONFIGS_DIR = Path(__file__).resolve().parent
-# folder name -> the preset of `training/presets.py` (also the data set) it is generated from
+# folder name -> the preset of `hub_configs/presets.py` (also the data set) it is generated from
 HUB_CONFIGS = {"tacfn-ravdess": "ravdess", "tacfn-iemocap": "iemocap"}
 SAVED_FILES = ("config.json", "processor_config.json")
 # written by `save_pretrained` from the installed library, not from this project's code; ignored by `--check`

@@ -14,7 +14,7 @@ from transformers.dynamic_module_utils import get_imports, get_relative_import_f
 
 from modeling_tacfn import TACFNConfig, TACFNForAudioVisualClassification
 from processing import TACFNProcessor
-from training.presets import MODEL_PRESETS, model_config
+from .presets import MODEL_PRESETS, model_config
 
 from .datasets import DatasetFacts, dataset_facts, dataset_for_labels
 
@@ -572,7 +572,7 @@ def architecture_settings(config: TACFNConfig) -> dict:
 
 def preset_name(config: TACFNConfig, dataset: str) -> str | None:
     """
-    The `training/presets.py` preset with this config's architecture, if one has it; the preset named after the data
+    The `hub_configs/presets.py` preset with this config's architecture, if one has it; the preset named after the data
     set first (the RAVDESS and IEMOCAP presets share their architecture).
 
     Args:

@@ -1,10 +1,14 @@
-"""What a model card says about each data set a TACFN model can be trained on: names, Hub metadata, licence,
-evaluation protocols and the limits the data set puts on a model trained on it."""
+"""The facts about each data set a TACFN model can be trained on, in one place for data preparation, training and
+model cards: class names, fold counts, names, Hub metadata, licence, evaluation protocols and the limits the data set
+puts on a model trained on it."""
 
 from dataclasses import dataclass, field
 
 from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
-from training.data.iemocap import IEMOCAP_EMOTIONS
+
+
+# the standard 4-class IEMOCAP setting (happy merged with excited), in label-id order
+IEMOCAP_EMOTIONS = ("neutral", "happy", "angry", "sad")
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,9 @@
-"""Inference with trained TACFN models: a Transformers pipeline, the attention picture, a command-line tool and a web
-demo. Importing this package registers the pipeline under the task `audio-visual-emotion-recognition` (the built-in
-`video-classification` task is left alone for other models)."""
-
-from transformers import AutoModelForVideoClassification
-from transformers.pipelines import PIPELINE_REGISTRY
-
-import modeling_tacfn  # noqa: F401  (registers TACFN with the Auto model classes)
-import processing  # noqa: F401  (registers TACFNProcessor with AutoProcessor)
+"""Inference with trained TACFN models: loading a model folder as the emotion pipeline, the attention picture, batch
+prediction over files, the `tacfn` command line and the web demo. The pipeline class itself lives in
+`processing/pipeline_tacfn.py`, since it travels inside model folders."""
 
 from .attention_picture import frames_from_pixel_values, plot_attention_picture
-from .model_folder import TASK, load_classifier, save_pipeline
-from .pipeline_tacfn import TACFNAudioVisualClassificationPipeline
+from .model_folder import load_classifier
 
 
-PIPELINE_REGISTRY.register_pipeline(
-    TASK,
-    pipeline_class=TACFNAudioVisualClassificationPipeline,
-    pt_model=AutoModelForVideoClassification,
-    type="multimodal",
-)
-
-__all__ = [
-    "TASK",
-    "TACFNAudioVisualClassificationPipeline",
-    "frames_from_pixel_values",
-    "load_classifier",
-    "plot_attention_picture",
-    "save_pipeline",
-]
+__all__ = ["frames_from_pixel_values", "load_classifier", "plot_attention_picture"]

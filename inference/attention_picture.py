@@ -18,7 +18,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 
-from .pipeline_tacfn import processor_frames  # noqa: E402
+from processing.pipeline_tacfn import processor_frames  # noqa: E402
 
 
 COLORMAP = "inferno"

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .pipeline_tacfn import TACFNAudioVisualClassificationPipeline
+from processing.pipeline_tacfn import TACFNAudioVisualClassificationPipeline
 
 
 @dataclass

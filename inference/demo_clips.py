@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.data.media import write_clip
+from processing.media_writing import write_clip
 
 
 FRAME_SIZE = 256

@@ -17,7 +17,7 @@ from matplotlib.image import imread  # noqa: E402
 from .attention_picture import plot_attention_picture  # noqa: E402
 from .demo_clips import write_demo_clips  # noqa: E402
 from .model_folder import load_classifier  # noqa: E402
-from .pipeline_tacfn import TACFNAudioVisualClassificationPipeline  # noqa: E402
+from processing.pipeline_tacfn import TACFNAudioVisualClassificationPipeline  # noqa: E402
 
 
 DESCRIPTION = """\

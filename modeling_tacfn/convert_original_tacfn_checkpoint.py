@@ -26,8 +26,6 @@ written.
 """
 
 import argparse
-import importlib
-import importlib.util
 import os
 import pickle
 import sys
@@ -36,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
+from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor, save_pipeline
 
 from .configuration_tacfn import RAVDESS_EMOTIONS, TACFNConfig
 from .modeling_tacfn import TACFNForAudioVisualClassification
@@ -585,21 +585,17 @@ def check_output_dir(output_dir: Path) -> None:
         raise ValueError(f"output {output_dir} exists and is not a folder.")
 
 
-def build_original_processor():
-    """A `TACFNProcessor` that prepares clips as the published code did (`ORIGINAL_VIDEO_PROCESSOR_SETTINGS`), or None
-    when this project's `processing` package is not importable. Imported lazily: the model code does not need it."""
-    if importlib.util.find_spec("processing") is None:
-        return None
-    processing = importlib.import_module("processing")
-    return processing.TACFNProcessor(
-        feature_extractor=processing.TACFNFeatureExtractor(),
-        video_processor=processing.TACFNVideoProcessor(**ORIGINAL_VIDEO_PROCESSOR_SETTINGS),
+def build_original_processor() -> TACFNProcessor:
+    """A `TACFNProcessor` that prepares clips as the published code did (`ORIGINAL_VIDEO_PROCESSOR_SETTINGS`)."""
+    return TACFNProcessor(
+        feature_extractor=TACFNFeatureExtractor(),
+        video_processor=TACFNVideoProcessor(**ORIGINAL_VIDEO_PROCESSOR_SETTINGS),
     )
 
 
 def save_converted_model(model: TACFNForAudioVisualClassification, output_dir: Path) -> None:
     """Saves the model as safetensors with `save_pretrained`, and beside it a processor with the published
-    preprocessing and the pipeline code when the `processing` and `inference` packages are available.
+    preprocessing and the pipeline code.
 
     Args:
         model: The converted model.
@@ -607,16 +603,11 @@ def save_converted_model(model: TACFNForAudioVisualClassification, output_dir: P
     """
     model.save_pretrained(output_dir)
     print(f"Saved the converted model to {output_dir}")
-    processor = build_original_processor()
-    if processor is None:
-        print("The `processing` package is not importable: no processor saved; feed the model BGR frames.")
-        return
-    processor.save_pretrained(output_dir)
+    build_original_processor().save_pretrained(output_dir)
     settings = ", ".join(f"{name}={value!r}" for name, value in ORIGINAL_VIDEO_PROCESSOR_SETTINGS.items())
     print(f"Saved a TACFNProcessor with the published preprocessing ({settings}) to {output_dir}")
-    if importlib.util.find_spec("inference") is not None:
-        importlib.import_module("inference").save_pipeline(output_dir)
-        print(f"Saved the video-classification pipeline code to {output_dir}")
+    save_pipeline(output_dir)
+    print(f"Saved the video-classification pipeline code to {output_dir}")
 
 
 def parse_labels(text: str | None) -> list[str] | None:

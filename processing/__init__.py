@@ -1,21 +1,19 @@
-"""TACFN preprocessing. Importing this package registers the classes with the Transformers Auto classes and marks them
-for `trust_remote_code` saving (their code files are copied into saved folders, with the `auto_map` entries that load
-them)."""
-
-from transformers import AutoFeatureExtractor, AutoProcessor, AutoVideoProcessor
-
-from modeling_tacfn.configuration_tacfn import TACFNConfig
+"""TACFN preprocessing: one media layer (`media_io_tacfn` reads, `media_writing` writes), the audio feature extractor,
+the video processor, the processor that combines them, and the pipeline. These files travel inside saved model folders
+(flat, for `trust_remote_code`), so they import only Transformers and each other. `import modeling_tacfn` registers
+them with the Auto classes."""
 
 from .feature_extraction_tacfn import TACFNFeatureExtractor
+from .pipeline_tacfn import TASK, TACFNAudioVisualClassificationPipeline, save_pipeline
 from .processing_tacfn import TACFNProcessor
 from .video_processing_tacfn import TACFNVideoProcessor
 
 
-AutoFeatureExtractor.register(TACFNConfig, TACFNFeatureExtractor, exist_ok=True)
-AutoVideoProcessor.register(TACFNConfig, TACFNVideoProcessor, exist_ok=True)
-AutoProcessor.register(TACFNConfig, TACFNProcessor, exist_ok=True)
-TACFNFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
-TACFNVideoProcessor.register_for_auto_class("AutoVideoProcessor")
-TACFNProcessor.register_for_auto_class("AutoProcessor")
-
-__all__ = ["TACFNFeatureExtractor", "TACFNVideoProcessor", "TACFNProcessor"]
+__all__ = [
+    "TASK",
+    "TACFNAudioVisualClassificationPipeline",
+    "TACFNFeatureExtractor",
+    "TACFNProcessor",
+    "TACFNVideoProcessor",
+    "save_pipeline",
+]

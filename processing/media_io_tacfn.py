@@ -1,4 +1,5 @@
-"""Reading TACFN's inputs from disk: video frames and audio tracks (PyAV) and OpenFace landmark CSVs.
+"""Reading TACFN's inputs from disk: probing media files, video frames and audio tracks (PyAV), and OpenFace landmark
+CSVs.
 
 Every reader checks its input first and raises a `ValueError` that names the file and the problem, instead of letting
 a decoder crash or return something silently wrong.
@@ -13,6 +14,8 @@ import numpy as np
 
 
 NUM_LANDMARKS = 68
+# seconds a stream's packets may stop short of its stated end before `probe_media` calls the file truncated
+END_TOLERANCE = 0.1
 # OpenFace's 2-D landmark columns: all x, then all y
 LANDMARK_COLUMNS = (
     *(f"x_{index}" for index in range(NUM_LANDMARKS)),
@@ -301,3 +304,115 @@ def _summarise(names: list) -> str:
     """Short printable list of column names: the first few and how many more."""
     shown = ", ".join(names[:4])
     return f"[{shown}, ... {len(names) - 4} more]" if len(names) > 4 else f"[{shown}]"
+
+
+@dataclass
+class MediaInfo:
+    """What `probe_media` found in a media file.
+
+    Attributes:
+        path: The file.
+        duration: Length in seconds, as the container states it.
+        num_frames: Video frames the container states (0 without a video stream).
+        fps: Average video frame rate; `None` without a video stream.
+        width: Video frame width in pixels (0 without a video stream).
+        height: Video frame height in pixels (0 without a video stream).
+        sample_rate: Audio sampling rate in Hz; `None` without an audio stream.
+    """
+
+    path: str
+    duration: float
+    num_frames: int
+    fps: float | None
+    width: int
+    height: int
+    sample_rate: int | None
+
+
+def probe_media(path: str | os.PathLike, require_video: bool, require_audio: bool) -> MediaInfo:
+    """Check that a media file opens, holds the streams asked for, decodes, and holds data up to its stated end.
+
+    Only the container's index and the packets of the last second are read, and one frame per stream decoded, so this
+    is quick even for long files. A file cut off during a download fails at opening (index at the end) or when its
+    last packets are missing (index at the start).
+
+    Args:
+        path: The media file (mp4, avi, wav, ...).
+        require_video: Whether the file must have a video stream with frames.
+        require_audio: Whether the file must have an audio stream.
+
+    Returns:
+        A `MediaInfo`. Raises `ValueError` with the message `"<path>: <problem>"` when a check fails.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        raise ValueError(f"{path}: missing or empty.")
+    try:
+        container = av.open(path)
+    except av.error.FFmpegError as error:
+        raise ValueError(f"{path}: not a readable media file ({_describe(error)}).") from error
+    with container:
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if require_video and video is None:
+            raise ValueError(f"{path}: no video stream.")
+        if require_audio and audio is None:
+            raise ValueError(f"{path}: no audio stream.")
+        duration = container.duration / av.time_base if container.duration else 0.0
+        if duration <= 0:
+            raise ValueError(f"{path}: no stated duration.")
+        required = [stream for stream, needed in ((video, require_video), (audio, require_audio)) if needed]
+        for stream in required:
+            _check_first_frame_decodes(container, stream, path)
+            _check_data_reaches_end(container, stream, duration, path)
+    rate = video.average_rate if video is not None else None
+    return MediaInfo(
+        path=path,
+        duration=duration,
+        num_frames=video.frames if video is not None else 0,
+        fps=float(rate) if rate else None,
+        width=video.codec_context.width if video is not None else 0,
+        height=video.codec_context.height if video is not None else 0,
+        sample_rate=audio.codec_context.sample_rate if audio is not None else None,
+    )
+
+
+def _describe(error: Exception) -> str:
+    """A decoding error in words, without the file name FFmpeg adds."""
+    if isinstance(error, StopIteration):
+        return "no frame"
+    return getattr(error, "strerror", None) or str(error)
+
+
+def _check_first_frame_decodes(container, stream, path: str) -> None:
+    """Decode the first frame of `stream`, raising `ValueError` when that fails or when audio samples are NaN or
+    infinite."""
+    try:
+        container.seek(stream.start_time or 0, stream=stream, backward=True)
+        frame = next(container.decode(stream))
+    except (av.error.FFmpegError, StopIteration) as error:
+        raise ValueError(f"{path}: damaged, its {stream.type} stream does not decode ({_describe(error)}).") from error
+    if stream.type == "audio" and not np.isfinite(frame.to_ndarray()).all():
+        raise ValueError(f"{path}: its audio holds NaN or infinite samples.")
+
+
+def _check_data_reaches_end(container, stream, duration: float, path: str) -> None:
+    """Read (without decoding) the packets of the last second of `stream` and raise `ValueError` when they stop more
+    than `END_TOLERANCE` seconds before the stream's stated end (the container's duration when it states none)."""
+    time_base = float(stream.time_base)
+    start = (stream.start_time or 0) * time_base
+    end = start + stream.duration * time_base if stream.duration else duration
+    reached = start
+    try:
+        container.seek(int(max(end - 1.0, start) / time_base), stream=stream, backward=True)
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                reached = max(reached, (packet.pts + packet.duration) * time_base)
+    except av.error.FFmpegError as error:
+        raise ValueError(
+            f"{path}: damaged, reading its last {stream.type} packets failed ({_describe(error)})."
+        ) from error
+    if reached < end - END_TOLERANCE:
+        raise ValueError(
+            f"{path}: truncated, its {stream.type} data stops at {reached:.2f} s of the {end:.2f} s it states."
+        )

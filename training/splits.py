@@ -10,18 +10,16 @@ from datasets import DatasetDict, load_from_disk
 from threadpoolctl import threadpool_limits
 from transformers import TrainerCallback
 
+from hub_configs.datasets import DATASETS
 from processing import TACFNProcessor
 from training.data import iemocap, ravdess
 
 
-FOLDS = {"ravdess": ravdess.NUM_FOLDS, "demo": ravdess.NUM_FOLDS, "iemocap": iemocap.NUM_SESSIONS}
-
-
 def num_folds(dataset: str) -> int:
     """Number of folds of the data set's protocols."""
-    if dataset not in FOLDS:
-        raise ValueError(f"unknown dataset {dataset!r}; use one of {sorted(FOLDS)}.")
-    return FOLDS[dataset]
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; use one of {sorted(DATASETS)}.")
+    return DATASETS[dataset].num_folds
 
 
 def load_splits(data_args) -> tuple[DatasetDict, list[str]]:

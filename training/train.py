@@ -24,15 +24,13 @@ from datasets import DatasetDict
 from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
 from transformers.trainer import TRAINING_ARGS_NAME
 
-if __package__ in (None, ""):  # `python training/train.py` / `accelerate launch training/train.py`
-    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository root instead of training/
-
-from inference import save_pipeline  # noqa: E402
-from modeling_tacfn import TACFNForAudioVisualClassification  # noqa: E402
-from training.splits import AugmentationEpoch, clip_transform, load_splits  # noqa: E402
-from training.metrics import build_compute_metrics  # noqa: E402
-from training.plots import plot_confusion_matrix  # noqa: E402
-from training.presets import model_config, processor_for  # noqa: E402
+from hub_configs.presets import model_config, processor_for
+from hub_configs.publish import publish
+from modeling_tacfn import TACFNForAudioVisualClassification
+from processing import save_pipeline
+from training.metrics import build_compute_metrics
+from training.plots import plot_confusion_matrix
+from training.splits import AugmentationEpoch, clip_transform, load_splits
 
 
 logger = logging.getLogger(__name__)
@@ -163,8 +161,6 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
         save_pipeline(training_args.output_dir)
     report = write_test_report(trainer, splits, label_names, data_args)
     if push_to_hub and trainer.is_world_process_zero():
-        from hub_configs.publish import publish
-
         publish(training_args.output_dir, training_args.hub_model_id, private=training_args.hub_private_repo)
     return report
 

@@ -16,7 +16,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_s
 from modeling_tacfn import TACFNForAudioVisualClassification
 from tests import media
 from training.plots import plot_confusion_matrix
-from training.presets import model_config, processor_for
+from hub_configs.presets import model_config, processor_for
 
 
 os.environ["HF_HUB_OFFLINE"] = "1"

@@ -12,7 +12,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification,
 from hub_configs.build import HUB_CONFIGS, HUB_CONFIGS_DIR, main, stale_files
 from modeling_tacfn import TACFNConfig, TACFNForAudioVisualClassification, TACFNModel
 from processing import TACFNProcessor
-from training.presets import model_config
+from hub_configs.presets import model_config
 
 
 # the published model has 26,301,417 parameters; its classifier has 3712 inputs, so 3713 parameters per class

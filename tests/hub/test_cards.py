@@ -19,7 +19,7 @@ from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
 from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
 from tests.hub.conftest import evaluation_report
 from tests.isolation import REPO_ROOT, run_isolated
-from training.presets import model_config, processor_for
+from hub_configs.presets import model_config, processor_for
 
 
 REPO_ID = "someone/tacfn-ravdess"

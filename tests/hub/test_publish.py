@@ -20,7 +20,7 @@ from hub_configs.publish import main, plan_upload, prepare_upload_folder, publis
 from modeling_tacfn import TACFNForAudioVisualClassification
 from tests.hub.conftest import UPLOADED
 from tests.isolation import REPO_ROOT, run_isolated
-from training.presets import model_config, processor_for
+from hub_configs.presets import model_config, processor_for
 
 
 REPO_ID = "someone/tacfn-ravdess"
@@ -61,7 +61,7 @@ def test_the_upload_folder_holds_model_processor_code_results_pictures_and_card(
 
 
 def test_a_folder_with_its_pipeline_uploads_the_pipeline_code_and_the_card_shows_it_working(trained_copy, clip):
-    from inference import save_pipeline
+    from processing import save_pipeline
 
     save_pipeline(trained_copy)
     plan = plan_upload(trained_copy, "tacfn-ravdess")

@@ -57,7 +57,7 @@ def tiny_model(modality: str = "both", seed: int = 0):
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> Path:
     """A tiny fused model saved with its processor, made loadable as a pipeline by `save_pipeline`."""
-    from inference import save_pipeline
+    from processing import save_pipeline
 
     folder = tmp_path_factory.mktemp("tiny-tacfn")
     tiny_model().save_pretrained(folder)

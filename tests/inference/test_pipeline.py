@@ -84,11 +84,12 @@ def test_pipeline_from_model_folders_without_the_packages(model_dir, classifier,
 def test_registration_keeps_the_builtin_video_classification_task():
     from transformers.pipelines import PIPELINE_REGISTRY
 
-    import inference
+    import modeling_tacfn  # noqa: F401  (registers the pipeline task)
+    from processing import TASK, TACFNAudioVisualClassificationPipeline
 
     builtin = PIPELINE_REGISTRY.check_task("video-classification")[1]["impl"]
     assert builtin == "transformers.pipelines.video_classification.VideoClassificationPipeline"
-    assert PIPELINE_REGISTRY.check_task(inference.TASK)[1]["impl"] is inference.TACFNAudioVisualClassificationPipeline
+    assert PIPELINE_REGISTRY.check_task(TASK)[1]["impl"] is TACFNAudioVisualClassificationPipeline
 
 
 def test_registered_task_uses_the_package_classes(classifier, model_dir, clips):
@@ -207,7 +208,7 @@ def test_loading_a_missing_model_names_it(tmp_path):
 
 
 def test_save_pipeline_refuses_folders_it_cannot_complete(tmp_path):
-    from inference import save_pipeline
+    from processing import save_pipeline
 
     with pytest.raises(ValueError, match="holds no config.json"):
         save_pipeline(tmp_path)

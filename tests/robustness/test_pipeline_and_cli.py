@@ -25,7 +25,7 @@ TOP_K = 3
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """A tiny fused model saved with its processor and its pipeline code."""
-    from inference import save_pipeline
+    from processing import save_pipeline
 
     folder = tmp_path_factory.mktemp("tiny-model")
     torch.manual_seed(0)

@@ -52,7 +52,7 @@ def pickled_weights_folder(folder: Path, state_dict: dict) -> Path:
 
 
 def test_saved_model_processor_and_pipeline_folder_holds_safetensors_and_no_pickle(tmp_path):
-    from inference import save_pipeline
+    from processing import save_pipeline
 
     model = tiny_model()
     model.save_pretrained(tmp_path)

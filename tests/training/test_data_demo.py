@@ -14,7 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from processing import TACFNFeatureExtractor
 from processing.media_io_tacfn import read_audio_head, read_landmark_csv
 from training.data.demo import FPS, NUM_FRAMES, SAMPLE_RATE, demo_clip_names, main, write_demo_ravdess
-from training.data.media import OPENFACE_COLUMNS, probe_media
+from processing.media_io_tacfn import probe_media
+from processing.media_writing import OPENFACE_COLUMNS
 from training.data.ravdess import parse_ravdess_name, prepare_ravdess
 
 

@@ -21,7 +21,7 @@ from training.data.iemocap import (
     read_utterance_audio,
     speaker_side,
 )
-from training.presets import IEMOCAP_EMOTIONS as PRESET_EMOTIONS
+from hub_configs.presets import MODEL_PRESETS
 
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -132,7 +132,7 @@ def test_keeps_the_four_class_utterances_and_reports_the_rest(prepared):
         for speaker in ("F000", "M000", "F001", "M001", "M002")
     }
     assert kept == impro | {"Ses05F_impro01_M003", "Ses01M_script01_1_F003", "Ses01M_script01_1_M003"}
-    assert dataset.features["emotion"].names == list(IEMOCAP_EMOTIONS) == list(PRESET_EMOTIONS)
+    assert dataset.features["emotion"].names == list(IEMOCAP_EMOTIONS) == list(MODEL_PRESETS["iemocap"]["id2label"].values())
     labels = dict(zip(dataset["utterance"], dataset["label"]))
     emotions = dict(zip(dataset["utterance"], dataset.features["emotion"].int2str(dataset["emotion"])))
     # excited and happy are one class

@@ -13,7 +13,7 @@ from datasets import Dataset, load_from_disk
 from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS as MODEL_EMOTIONS
 from tests import media
 from training.data.demo import FPS, write_demo_ravdess
-from training.data.media import write_clip
+from processing.media_writing import write_clip
 from training.data.ravdess import (
     FEATURES,
     RAVDESS_EMOTIONS,

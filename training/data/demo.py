@@ -29,7 +29,8 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from .media import write_clip, write_openface_csv
+from processing.media_writing import write_clip, write_openface_csv
+
 from .ravdess import NUM_ACTORS, RAVDESS_EMOTIONS, RavdessName
 
 

@@ -45,14 +45,15 @@ import soundfile
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from tqdm.auto import tqdm
 
-from .media import MediaInfo, probe_media
+from hub_configs.datasets import DATASETS, IEMOCAP_EMOTIONS
+from processing.media_io_tacfn import MediaInfo, probe_media
+
 from .preparation import PreparationReport, add_output_arguments, save_prepared, split_by_group
 
 
-IEMOCAP_EMOTIONS = ("neutral", "happy", "angry", "sad")
 LABEL_CLASSES = {"neu": 0, "hap": 1, "exc": 1, "ang": 2, "sad": 3}
 IEMOCAP_LABELS = ("neu", "hap", "exc", "ang", "sad", "fru", "sur", "fea", "dis", "oth", "xxx")
-NUM_SESSIONS = 5
+NUM_SESSIONS = DATASETS["iemocap"].num_folds  # leave-one-session-out: one fold per session
 PROTOCOLS = ("published", "clean")
 SIDES = ("left", "right")
 GENDERS = ("male", "female")

@@ -31,10 +31,10 @@ from pathlib import Path
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from tqdm.auto import tqdm
 
+from hub_configs.datasets import DATASETS
 from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
-from processing.media_io_tacfn import read_landmark_csv_header
+from processing.media_io_tacfn import probe_media, read_landmark_csv_header
 
-from .media import probe_media
 from .preparation import PreparationReport, add_output_arguments, save_prepared, split_by_group
 
 
@@ -44,7 +44,7 @@ INTENSITIES = ("normal", "strong")
 STATEMENTS = ("Kids are talking by the door", "Dogs are sitting by the door")
 GENDERS = ("male", "female")
 NUM_ACTORS = 24
-NUM_FOLDS = 6
+NUM_FOLDS = DATASETS["ravdess"].num_folds
 ACTORS_PER_FOLD = 4
 PROTOCOLS = ("published", "clean")
 MEDIA_SUFFIXES = (".mp4", ".wav")

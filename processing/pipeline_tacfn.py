@@ -5,7 +5,10 @@ nothing from the TACFN packages: `pipeline("video-classification", model=FOLDER,
 machine that only has the folder (or its Hub repository).
 """
 
+import json
 import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,6 +17,8 @@ from transformers.dynamic_module_utils import custom_object_save
 
 
 PIPELINE_TASK = "video-classification"
+# the task `import modeling_tacfn` registers the pipeline under; saved folders name it under `PIPELINE_TASK` instead
+TASK = "audio-visual-emotion-recognition"
 INPUT_KEYS = ("video", "audio", "sampling_rate", "landmarks")
 FUNCTIONS_TO_APPLY = ("softmax", "sigmoid", "none")
 
@@ -34,6 +39,42 @@ def custom_pipelines_entry(pipeline_class: type) -> dict:
             "type": "multimodal",
         }
     }
+
+
+def save_pipeline(model_dir) -> Path:
+    """
+    Copy `pipeline_tacfn.py` into a saved model folder and name it in `config.json` (`custom_pipelines`), so that
+    `pipeline("video-classification", model=model_dir, trust_remote_code=True)` returns
+    [`TACFNAudioVisualClassificationPipeline`] in any process, with or without this package installed.
+
+    Call it after the last `save_pretrained` of the model (which rewrites `config.json`), e.g. after
+    `Trainer.save_model()` or the weight converter; the folder must also hold the processor (`processor_config.json`).
+
+    Args:
+        model_dir (`str` or `os.PathLike`): A folder written by `TACFNForAudioVisualClassification.save_pretrained`.
+
+    Returns:
+        The path of the updated `config.json`.
+    """
+    folder = Path(model_dir)
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise ValueError(f"{str(folder)!r} holds no config.json; save the model there first (model.save_pretrained).")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{str(config_path)!r} is not valid JSON: {error}") from error
+    if config.get("model_type") != "tacfn":
+        raise ValueError(f"{str(config_path)!r} describes a {config.get('model_type')!r} model, not a TACFN model.")
+    if not (folder / "processor_config.json").is_file():
+        raise ValueError(
+            f"{str(folder)!r} holds no processor_config.json; the pipeline needs the processor saved beside the model "
+            "(processor.save_pretrained(folder))."
+        )
+    shutil.copyfile(__file__, folder / Path(__file__).name)
+    config["custom_pipelines"] = custom_pipelines_entry(TACFNAudioVisualClassificationPipeline)
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return config_path
 
 
 def pixel_values_to_frames(

@@ -1,11 +1,11 @@
 """Named model and preprocessing settings: `tiny` for CPU demos and tests, `ravdess` and `iemocap` for the published
-settings. `training/train.py --config NAME` and `hub_configs/build.py` read them from here."""
+settings. `training/train.py --config NAME`, `hub_configs/build.py` and the benchmarks read them from here."""
 
 from modeling_tacfn import TACFNConfig
 from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
 from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
 
-from .data.iemocap import IEMOCAP_EMOTIONS
+from .datasets import IEMOCAP_EMOTIONS
 
 
 MODEL_PRESETS = {
