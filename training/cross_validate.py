@@ -27,7 +27,7 @@ class CrossValidationArguments:
     folds: str | None = field(default=None, metadata={"help": "Comma-separated fold indices; default: every fold."})
 
 
-def summarise(reports: list[dict]) -> dict:
+def summarise_folds(reports: list[dict]) -> dict:
     """Per-fold metrics plus the mean and (population) standard deviation of the scalar metrics over folds."""
     first = reports[0]
     scalar_names = [name for name in SUMMARY_METRICS if name in first["metrics"]]
@@ -73,7 +73,7 @@ def cross_validate(
         fold_training = copy.deepcopy(training_args)
         fold_training.output_dir = str(root / f"fold_{fold}")
         reports.append(run(model_args, fold_data, fold_training))
-    summary = summarise(reports)
+    summary = summarise_folds(reports)
     if training_args.process_index == 0:
         (root / "cross_validation.json").write_text(json.dumps(summary, indent=2))
         (root / "cross_validation.md").write_text(summary_markdown(summary))

@@ -18,7 +18,7 @@ from training.data.ravdess import prepare_ravdess
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREPARATION_TIMEOUT_SECONDS = 120
 KEPT = None
-MODALITIES = ("audio-video", "audio-only")
+KEPT_RECORDING_MODALITIES = ("audio-video", "audio-only")
 
 # (place in the tree, what is put there: a corpus case name, "good" / "other" for the good clips, or "folder" for a
 # directory named like a clip; the reason the preparation must give for skipping it, or KEPT)
@@ -80,7 +80,7 @@ def assert_skipped_with_reasons(root: Path, skipped: list[dict]) -> None:
 
 
 def test_each_broken_file_is_skipped_with_its_reason_and_every_usable_clip_kept(ravdess_root):
-    dataset, report = prepare_ravdess(ravdess_root, modalities=MODALITIES, progress=False)
+    dataset, report = prepare_ravdess(ravdess_root, modalities=KEPT_RECORDING_MODALITIES, progress=False)
     assert set(dataset["path"]) == expected_kept(ravdess_root)
     assert len(dataset) == len(expected_kept(ravdess_root))
     assert_skipped_with_reasons(ravdess_root, report.skipped)
@@ -98,7 +98,7 @@ def test_command_line_saves_every_usable_clip_and_reports_the_rest_on_a_strict_u
     }
     command = [
         sys.executable, "-m", "training.data.ravdess", str(ravdess_root), "--output", str(output), "--no-progress",
-        "--modality", *MODALITIES,
+        "--modality", *KEPT_RECORDING_MODALITIES,
     ]  # fmt: skip
     result = subprocess.run(command, env=environment, capture_output=True, timeout=PREPARATION_TIMEOUT_SECONDS)
     stderr = result.stderr.decode("utf-8", errors="backslashreplace")

@@ -38,7 +38,7 @@ from processing.media_io_tacfn import probe_media, read_landmark_csv_header
 from .preparation import PreparationReport, add_output_arguments, save_prepared, split_by_group
 
 
-MODALITIES = ("audio-video", "video-only", "audio-only")
+RECORDING_MODALITIES = ("audio-video", "video-only", "audio-only")
 VOCAL_CHANNELS = ("speech", "song")
 INTENSITIES = ("normal", "strong")
 STATEMENTS = ("Kids are talking by the door", "Dogs are sitting by the door")
@@ -63,7 +63,7 @@ FEATURES = Features(
         "statement": ClassLabel(names=list(STATEMENTS)),
         "repetition": Value("int32"),
         "vocal_channel": ClassLabel(names=list(VOCAL_CHANNELS)),
-        "modality": ClassLabel(names=list(MODALITIES)),
+        "modality": ClassLabel(names=list(RECORDING_MODALITIES)),
     }
 )
 
@@ -73,7 +73,7 @@ class RavdessName:
     """The labels coded in a RAVDESS file name, as 0-based class ids except `repetition` and `actor` (1-based).
 
     Attributes:
-        modality: Index into `MODALITIES`.
+        modality: Index into `RECORDING_MODALITIES`.
         vocal_channel: Index into `VOCAL_CHANNELS`.
         emotion: Index into `RAVDESS_EMOTIONS`.
         intensity: Index into `INTENSITIES`.
@@ -93,12 +93,12 @@ class RavdessName:
     @property
     def has_video(self) -> bool:
         """Whether the clip's modality includes video (audio-video, video-only)."""
-        return MODALITIES[self.modality] != "audio-only"
+        return RECORDING_MODALITIES[self.modality] != "audio-only"
 
     @property
     def has_audio(self) -> bool:
         """Whether the clip's modality includes audio (audio-video, audio-only)."""
-        return MODALITIES[self.modality] != "video-only"
+        return RECORDING_MODALITIES[self.modality] != "video-only"
 
     @property
     def gender(self) -> int:
@@ -126,7 +126,7 @@ def parse_ravdess_name(stem: str) -> RavdessName:
         raise ValueError(f"{stem!r} is not a RAVDESS file name (MM-VV-EE-II-SS-RR-AA, two digits each).")
     codes = [int(code) for code in match.groups()]
     limits = (
-        ("modality", len(MODALITIES)),
+        ("modality", len(RECORDING_MODALITIES)),
         ("vocal channel", len(VOCAL_CHANNELS)),
         ("emotion", len(RAVDESS_EMOTIONS)),
         ("intensity", len(INTENSITIES)),
@@ -161,7 +161,7 @@ def prepare_ravdess(
         landmarks_dir: Folder searched recursively for `<clip stem>.csv` landmark files (RAVDESS FacialTracking);
             `None` looks beside each clip.
         vocal_channels: Vocal channels to keep, from `VOCAL_CHANNELS`.
-        modalities: Modalities to keep, from `MODALITIES`.
+        modalities: Modalities to keep, from `RECORDING_MODALITIES`.
         progress: Whether to show a progress bar while the files are checked.
 
     Returns:
@@ -172,7 +172,7 @@ def prepare_ravdess(
     if not root.is_dir():
         raise ValueError(f"RAVDESS root {root} is not a folder.")
     wanted_channels = _indices_of(vocal_channels, VOCAL_CHANNELS, "vocal channel")
-    wanted_modalities = _indices_of(modalities, MODALITIES, "modality")
+    wanted_modalities = _indices_of(modalities, RECORDING_MODALITIES, "modality")
     media_files = sorted(path for path in root.rglob("*") if path.suffix.lower() in MEDIA_SUFFIXES and path.is_file())
     if not media_files:
         raise ValueError(f"no RAVDESS clips (.mp4 or .wav files) under {root}.")
@@ -186,7 +186,7 @@ def prepare_ravdess(
         if name is None:
             continue
         if name.vocal_channel not in wanted_channels or name.modality not in wanted_modalities:
-            report.exclude(f"{MODALITIES[name.modality]} {VOCAL_CHANNELS[name.vocal_channel]}")
+            report.exclude(f"{RECORDING_MODALITIES[name.modality]} {VOCAL_CHANNELS[name.vocal_channel]}")
             continue
         if name.stem in seen:
             report.skip(path, f"a second copy of {seen[name.stem]}")
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> Dataset:
         "--vocal-channel", nargs="+", default=["speech"], choices=VOCAL_CHANNELS, help="vocal channels to keep"
     )
     parser.add_argument(
-        "--modality", nargs="+", default=["audio-video"], choices=MODALITIES, help="modalities to keep"
+        "--modality", nargs="+", default=["audio-video"], choices=RECORDING_MODALITIES, help="modalities to keep"
     )
     add_output_arguments(parser)
     args = parser.parse_args(argv)
