@@ -166,14 +166,6 @@ def test_converted_weights_without_results_get_no_model_index_and_their_settings
     assert f"--config {REPO_ID} --modality both" in card.text  # no run recorded a preset: train from this config
 
 
-def test_the_training_command_names_the_preset_that_training_recorded_not_a_guess(trained_copy):
-    # the tiny preset's architecture, but built from a saved folder (`--config FOLDER`): training recorded no preset
-    edit_report(lambda report: report.update(preset=None))(trained_copy)
-    text = model_card_for_folder(trained_copy, REPO_ID).text
-    assert f"--config {REPO_ID} --modality both" in text
-    assert "--config tiny" not in text
-
-
 def test_training_arguments_of_the_run_are_tabulated(trained_copy):
     report = json.loads((trained_copy / "eval_results.json").read_text())
     report["training_arguments"] = {"learning_rate": 0.001, "num_train_epochs": 30, "lr_scheduler_type": "cosine"}
@@ -199,6 +191,14 @@ def edit_report(change):
         path.write_text(json.dumps(report))
 
     return edit
+
+
+def test_the_training_command_names_the_preset_that_training_recorded_not_a_guess(trained_copy):
+    # the tiny preset's architecture, but built from a saved folder (`--config FOLDER`): training recorded no preset
+    edit_report(lambda report: report.update(preset=None))(trained_copy)
+    text = model_card_for_folder(trained_copy, REPO_ID).text
+    assert f"--config {REPO_ID} --modality both" in text
+    assert "--config tiny" not in text
 
 
 def write_text(name: str, text: str):
