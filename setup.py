@@ -14,6 +14,8 @@ setup(
         include=["modeling_tacfn*", "processing*", "training*", "hub_configs*", "inference*", "benchmarks*"]
     ),
     include_package_data=True,
+    # the Jinja template that `hub_configs.cards` renders model cards from
+    package_data={"hub_configs": ["model_card_template.md"]},
     install_requires=[
         # torchvision must match torch exactly; 2.14.1 / 0.29.1 are the pair that imports here (DESIGN.md §4)
         "torch==2.14.1",
@@ -23,6 +25,7 @@ setup(
         "accelerate>=1.15",
         "evaluate>=0.4.6",
         "huggingface_hub>=2.4",
+        "jinja2",  # `ModelCard.from_template` renders the model card template with it
         "safetensors",
         "numpy",
         "av",

@@ -45,7 +45,7 @@ def generated_files(name: str) -> dict[str, str]:
         config.save_pretrained(scratch)
         processor.save_pretrained(scratch)
         files = {file_name: (Path(scratch) / file_name).read_text(encoding="utf-8") for file_name in SAVED_FILES}
-    card = build_model_card(config, processor, name, DATASETS[preset], has_weights=False)
+    card = build_model_card(config, processor, name, DATASETS[preset], has_weights=False, preset=preset)
     files["README.md"] = str(card)
     return files
 

@@ -7,23 +7,23 @@ from all of them.
 `OUTPUT_DIR` is what `training/train.py` (or the converter) wrote. `--dry-run` prints the exact file list and card and
 touches no network. `training/train.py --push_to_hub` ends in `publish()`.
 
-Files other than those (checkpoints, `training_args.bin`, logs) are not uploaded; the dry run lists them.
+The upload is one `HfApi.create_commit` whose `CommitOperationAdd`s read the files straight from `OUTPUT_DIR` (the card
+from memory). Files other than those (checkpoints, `training_args.bin`, logs) are not uploaded; the dry run lists them.
 """
 
 import argparse
+import json
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import HfApi, ModelCard, constants
+from huggingface_hub import CommitOperationAdd, HfApi, ModelCard, constants
 from huggingface_hub.errors import HFValidationError, OfflineModeIsEnabled
 from huggingface_hub.utils import validate_repo_id
-from transformers.dynamic_module_utils import get_relative_imports
+from transformers.dynamic_module_utils import get_relative_import_files
 
-from .cards import CROSS_VALIDATION_FILE, EVAL_RESULTS_FILE, folder_pictures, model_card_for_folder, read_json
+from .cards import CROSS_VALIDATION_FILE, EVAL_RESULTS_FILE, folder_pictures, model_card_for_folder
 
 
 CONFIG_FILE = "config.json"
@@ -53,6 +53,12 @@ class UploadPlan:
     left_out: list[str]
     card: ModelCard
 
+    def operations(self) -> list[CommitOperationAdd]:
+        """The commit: the card as `README.md`, then each planned file read straight from the output folder."""
+        card = CommitOperationAdd(path_in_repo=CARD_FILE, path_or_fileobj=str(self.card).encode("utf-8"))
+        files = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=self.output_dir / name) for name in self.files]
+        return [card, *files]
+
     def describe(self) -> str:
         """The file list with sizes, the generated card first, then what is left out."""
         card_size = len(str(self.card).encode("utf-8"))
@@ -70,13 +76,6 @@ class UploadPlan:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def read_json_file(path: Path) -> dict:
-    """Reads a JSON object, raising ValueError naming the file when it is missing or not a JSON object."""
-    if not path.is_file():
-        raise ValueError(f"{path} is missing.")
-    return read_json(path)
-
-
 def weight_files(folder: Path) -> list[str]:
     """
     The safetensors weight files of a model folder: `model.safetensors`, or a sharded index with every shard it names.
@@ -90,11 +89,8 @@ def weight_files(folder: Path) -> list[str]:
     if (folder / SINGLE_WEIGHTS_FILE).is_file():
         return [SINGLE_WEIGHTS_FILE]
     if (folder / SHARDED_WEIGHTS_INDEX).is_file():
-        index = read_json_file(folder / SHARDED_WEIGHTS_INDEX)
-        weight_map = index.get("weight_map")
-        shards = sorted(set(weight_map.values())) if isinstance(weight_map, dict) else []
-        if not shards:
-            raise ValueError(f"{folder / SHARDED_WEIGHTS_INDEX} names no weight shards in its `weight_map`.")
+        index = json.loads((folder / SHARDED_WEIGHTS_INDEX).read_text(encoding="utf-8"))
+        shards = sorted(set(index["weight_map"].values()))
         missing = [shard for shard in shards if not (folder / shard).is_file()]
         if missing:
             raise ValueError(f"{folder / SHARDED_WEIGHTS_INDEX} names shards that are missing: {', '.join(missing)}.")
@@ -109,84 +105,46 @@ def weight_files(folder: Path) -> list[str]:
     )
 
 
-def class_reference_module(reference: object) -> str | None:
-    """`"module.Class"` -> `"module"`; None for anything else, and for code in another repository
-    (`"repo--module.Class"`)."""
-    if not isinstance(reference, str) or "--" in reference or "." not in reference:
-        return None
-    return reference.rsplit(".", 1)[0]
-
-
-def class_references(content: dict) -> list:
+def named_code_files(configs: list[dict]) -> set[str]:
     """
-    The class references a saved configuration loads by remote code: its `auto_map` entries (nested ones included)
-    and the `impl` of its `custom_pipelines` entries.
+    The code files that saved configurations name for remote-code loading: the modules of their `auto_map` classes
+    and of their `custom_pipelines` implementations (code in other repositories, `"repo--module.Class"`, aside).
 
     Args:
-        content: A saved `config.json` or `processor_config.json`.
+        configs: The content of the folder's `config.json` and `processor_config.json`.
     """
-    references = []
-    for key, value in content.items():
-        if key == "auto_map" and isinstance(value, dict):
-            references += [
-                item for entry in value.values() for item in (entry if isinstance(entry, list) else [entry])
-            ]
-        elif key == "custom_pipelines" and isinstance(value, dict):
-            references += [task.get("impl") for task in value.values() if isinstance(task, dict)]
-        elif isinstance(value, dict):
-            references += class_references(value)
-    return references
+    references = [reference for content in configs for reference in content.get("auto_map", {}).values()]
+    references += [task["impl"] for content in configs for task in content.get("custom_pipelines", {}).values()]
+    return {f"{reference.rsplit('.', 1)[0]}.py" for reference in references if "--" not in reference}
 
 
-def relative_import_closure(folder: Path, names: set[str]) -> tuple[set[str], list[str]]:
+def code_files(folder: Path, configs: list[dict]) -> list[str]:
     """
-    Follows the relative imports of code files within a folder.
+    The code files that remote-code loading of the folder imports: those its configurations name and, through
+    Transformers' `get_relative_import_files`, everything they import relatively.
 
     Args:
         folder: The model folder.
-        names: Code file names to start from (each present in the folder).
-
-    Returns:
-        The file names reached (`names` included) and, sorted, the imported file names that are not in the folder.
-    """
-    reached, missing, pending = set(), set(), sorted(names)
-    while pending:
-        name = pending.pop()
-        if name in reached or name in missing:
-            continue
-        if not (folder / name).is_file():
-            missing.add(name)
-            continue
-        reached.add(name)
-        pending += [f"{module}.py" for module in get_relative_imports(folder / name)]
-    return reached, sorted(missing)
-
-
-def code_files(folder: Path, configs: dict[str, dict]) -> list[str]:
-    """
-    The code files that remote-code loading of the folder imports: the modules its configurations name (`auto_map`,
-    `custom_pipelines`) and, recursively, their relative imports.
-
-    Args:
-        folder: The model folder.
-        configs: Saved configuration file name -> its content.
+        configs: The content of its `config.json` and `processor_config.json`.
 
     Raises:
         ValueError: A needed code file is not in the folder.
     """
-    references = [reference for content in configs.values() for reference in class_references(content)]
-    modules = {class_reference_module(reference) for reference in references}
-    needed = {f"{module}.py" for module in modules if module is not None}
-    missing = sorted(name for name in needed if not (folder / name).is_file())
+    named = named_code_files(configs)
+    missing = sorted(name for name in named if not (folder / name).is_file())
     if missing:
         raise ValueError(
             f"{folder} lacks the code files {', '.join(missing)} that its configuration names; save the model and "
             "processor with `save_pretrained` after importing `modeling_tacfn` and `processing`."
         )
-    reached, missing = relative_import_closure(folder, needed)
-    if missing:
-        raise ValueError(f"{folder} lacks the code files {', '.join(missing)} that its code files import.")
-    return sorted(reached)
+    files = set(named)
+    for name in sorted(named):
+        try:
+            files.update(Path(path).name for path in get_relative_import_files(folder / name))
+        except FileNotFoundError as error:
+            missing = Path(error.filename).name
+            raise ValueError(f"{folder} lacks the code files {missing} that its code files import.") from None
+    return sorted(files)
 
 
 def check_repo_id(repo_id: str) -> None:
@@ -216,39 +174,26 @@ def plan_upload(output_dir: str | os.PathLike, repo_id: str) -> UploadPlan:
     if not output_dir.is_dir():
         raise ValueError(f"{output_dir} is not a folder.")
     check_repo_id(repo_id)
-    configs = {name: read_json_file(output_dir / name) for name in (CONFIG_FILE, PROCESSOR_FILE)}
+    for name in (CONFIG_FILE, PROCESSOR_FILE):
+        if not (output_dir / name).is_file():
+            raise ValueError(f"{output_dir / name} is missing.")
     card = model_card_for_folder(output_dir, repo_id)
+    configs = [json.loads((output_dir / name).read_text(encoding="utf-8")) for name in (CONFIG_FILE, PROCESSOR_FILE)]
     results = [name for name in (EVAL_RESULTS_FILE, CROSS_VALIDATION_FILE) if (output_dir / name).is_file()]
     files = sorted(
-        {*configs, *weight_files(output_dir), *code_files(output_dir, configs), *results, *folder_pictures(output_dir)}
+        {
+            CONFIG_FILE,
+            PROCESSOR_FILE,
+            *weight_files(output_dir),
+            *code_files(output_dir, configs),
+            *results,
+            *folder_pictures(output_dir),
+        }
     )
     left_out = sorted(
         entry.name + ("/" if entry.is_dir() else "") for entry in output_dir.iterdir() if entry.name not in files
     )
     return UploadPlan(output_dir, repo_id, files, left_out, card)
-
-
-def prepare_upload_folder(plan: UploadPlan, destination: str | os.PathLike) -> Path:
-    """
-    Writes the folder that is uploaded: the planned files (hard links where possible, else copies) and the card.
-
-    Args:
-        plan: What to upload, from [`plan_upload`].
-        destination: An empty or missing folder.
-
-    Returns:
-        The destination folder.
-    """
-    destination = Path(destination)
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in plan.files:
-        source, target = plan.output_dir / name, destination / name
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copy2(source, target)
-    plan.card.save(destination / CARD_FILE)
-    return destination
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -309,14 +254,12 @@ def publish(
     full_repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
     if full_repo_id != repo_id:
         plan = plan_upload(output_dir, full_repo_id)
-    with tempfile.TemporaryDirectory(prefix="tacfn-upload-") as staging:
-        prepare_upload_folder(plan, staging)
-        commit = api.upload_folder(
-            repo_id=full_repo_id,
-            folder_path=staging,
-            commit_message=commit_message(plan),
-            create_pr=create_pr,
-        )
+    commit = api.create_commit(
+        repo_id=full_repo_id,
+        operations=plan.operations(),
+        commit_message=commit_message(plan),
+        create_pr=create_pr,
+    )
     url = commit.pr_url if create_pr else commit.commit_url
     print(f"published {output_dir} to {full_repo_id}: {url}")
     return url

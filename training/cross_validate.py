@@ -35,6 +35,7 @@ def summarise_folds(reports: list[dict]) -> dict:
     return {
         "dataset": first["dataset"],
         "protocol": first["protocol"],
+        "preset": first["preset"],
         "modality": first["modality"],
         "label_names": first["label_names"],
         "folds": [{"fold": report["fold"], "metrics": report["metrics"]} for report in reports],

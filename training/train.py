@@ -24,7 +24,7 @@ from datasets import DatasetDict
 from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
 from transformers.trainer import TRAINING_ARGS_NAME
 
-from hub_configs.presets import model_config, processor_for
+from hub_configs.presets import MODEL_PRESETS, model_config, processor_for
 from hub_configs.publish import publish
 from modeling_tacfn import TACFNForAudioVisualClassification
 from processing import save_pipeline
@@ -50,6 +50,12 @@ class ModelArguments:
     init_audio_from: str | None = field(
         default=None, metadata={"help": "A trained audio-only model folder whose audio encoder starts this model."}
     )
+
+    @property
+    def preset(self) -> str | None:
+        """The preset that `--config` names (recorded in eval_results.json for the model card), or None when it names a
+        saved model folder or config file."""
+        return self.config if self.config in MODEL_PRESETS else None
 
 
 @dataclass
@@ -107,13 +113,17 @@ def recipe_arguments(args: TrainingArguments) -> dict:
     return {name: getattr(args, name) for name in RECIPE_ARGUMENTS}
 
 
-def write_test_report(trainer: Trainer, splits: DatasetDict, label_names: list[str], data_args: DataArguments) -> dict:
-    """Evaluates on the test split and writes eval_results.json and confusion_matrix.png to the output folder."""
+def write_test_report(
+    trainer: Trainer, splits: DatasetDict, label_names: list[str], data_args: DataArguments, preset: str | None
+) -> dict:
+    """Evaluates on the test split and writes eval_results.json (the run's data, fold, preset and settings and the test
+    metrics) and confusion_matrix.png to the output folder."""
     metrics = trainer.evaluate(splits["test"], metric_key_prefix="test")
     report = {
         "dataset": data_args.dataset,
         "protocol": data_args.protocol,
         "fold": data_args.fold,
+        "preset": preset,
         "modality": trainer.model.config.modality,
         "world_size": trainer.args.world_size,
         "label_names": label_names,
@@ -159,7 +169,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
         # saved here, not as the Trainer's processing_class: the Trainer expects processors to hold a tokenizer
         processor.save_pretrained(training_args.output_dir)
         save_pipeline(training_args.output_dir)
-    report = write_test_report(trainer, splits, label_names, data_args)
+    report = write_test_report(trainer, splits, label_names, data_args, model_args.preset)
     if push_to_hub and trainer.is_world_process_zero():
         publish(training_args.output_dir, training_args.hub_model_id, private=training_args.hub_private_repo)
     return report

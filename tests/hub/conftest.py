@@ -100,9 +100,11 @@ def training_run(tmp_path_factory) -> TrainingRun:
     return TrainingRun(output_dir, None)
 
 
-def evaluation_report(label_names: list[str], seed: int, dataset: str = "ravdess", fold: int = 2) -> dict:
-    """An `eval_results.json` as `training/train.py` writes it, its metrics computed by scikit-learn from random
-    predictions on 48 test clips."""
+def evaluation_report(
+    label_names: list[str], seed: int, dataset: str = "ravdess", fold: int = 2, preset: str | None = "tiny"
+) -> dict:
+    """An `eval_results.json` as `training/train.py` writes it for a model built from `preset`, its metrics computed by
+    scikit-learn from random predictions on 48 test clips."""
     rng = np.random.default_rng(seed)
     labels = np.arange(len(label_names))
     truth = rng.integers(0, len(label_names), 48)
@@ -111,6 +113,7 @@ def evaluation_report(label_names: list[str], seed: int, dataset: str = "ravdess
         "dataset": dataset,
         "protocol": "clean",
         "fold": fold,
+        "preset": preset,
         "modality": "both",
         "world_size": 1,
         "label_names": list(label_names),
@@ -138,7 +141,7 @@ def write_trained_folder(folder: Path, preset: str = "tiny", seed: int = 0) -> P
     TACFNForAudioVisualClassification(config).eval().save_pretrained(folder)
     processor_for(config).save_pretrained(folder)
     label_names = [config.id2label[index] for index in range(config.num_labels)]
-    report = evaluation_report(label_names, seed)
+    report = evaluation_report(label_names, seed, preset=preset)
     (folder / "eval_results.json").write_text(json.dumps(report, indent=2))
     plot_confusion_matrix(
         np.array(report["metrics"]["confusion_matrix"]), label_names, folder / "confusion_matrix.png"
@@ -147,6 +150,16 @@ def write_trained_folder(folder: Path, preset: str = "tiny", seed: int = 0) -> P
     (folder / "checkpoint-2").mkdir()
     (folder / "checkpoint-2" / "trainer_state.json").write_text("{}")
     return folder
+
+
+def write_repository(plan, destination: Path) -> Path:
+    """The files of an upload plan's commit (`plan.operations()`), laid out in `destination` as the repository holds
+    them after the upload."""
+    destination.mkdir(parents=True)
+    for operation in plan.operations():
+        with operation.as_file() as content:
+            (destination / operation.path_in_repo).write_bytes(content.read())
+    return destination
 
 
 @pytest.fixture(scope="session")

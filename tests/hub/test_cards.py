@@ -34,6 +34,7 @@ def cross_validation_summary(reports: list[dict]) -> dict:
     return {
         "dataset": reports[0]["dataset"],
         "protocol": reports[0]["protocol"],
+        "preset": reports[0]["preset"],
         "modality": reports[0]["modality"],
         "label_names": reports[0]["label_names"],
         "folds": [{"fold": report["fold"], "metrics": report["metrics"]} for report in reports],
@@ -130,7 +131,7 @@ def test_cross_validation_summary_alone(tmp_path):
     folder = write_config_folder(tmp_path / "tacfn-iemocap", config, processor_for(config))
     labels = [config.id2label[index] for index in range(4)]
     summary = cross_validation_summary(
-        [evaluation_report(labels, seed=fold, dataset="iemocap", fold=fold) for fold in range(5)]
+        [evaluation_report(labels, seed=fold, dataset="iemocap", fold=fold, preset="iemocap") for fold in range(5)]
     )
     (folder / "cross_validation.json").write_text(json.dumps(summary))
     card = reparsed(model_card_for_folder(folder, "someone/tacfn-iemocap"))
@@ -158,11 +159,11 @@ def test_converted_weights_without_results_get_no_model_index_and_their_settings
     assert card.data.datasets == ["ravdess"]  # told from the classes
     assert "These weights come without evaluation results" in card.text
     assert "ReLU after the video stem off, as in the published multimodal code" in card.text
-    assert 'splicing softmax per time slice (`fusion_softmax="space"`' in card.text
+    assert 'fusion weights normalised per time slice (`fusion_softmax="space"`' in card.text
     assert "frames in BGR" in card.text
     assert "channels in BGR order" in card.text
     assert "Frames are first scaled to 224x224 while decoding" in card.text
-    assert f"--config {REPO_ID} --modality both" in card.text  # no preset has these settings
+    assert f"--config {REPO_ID} --modality both" in card.text  # no run recorded a preset: train from this config
 
 
 def test_training_arguments_of_the_run_are_tabulated(trained_copy):
@@ -190,6 +191,14 @@ def edit_report(change):
         path.write_text(json.dumps(report))
 
     return edit
+
+
+def test_the_training_command_names_the_preset_that_training_recorded_not_a_guess(trained_copy):
+    # the tiny preset's architecture, but built from a saved folder (`--config FOLDER`): training recorded no preset
+    edit_report(lambda report: report.update(preset=None))(trained_copy)
+    text = model_card_for_folder(trained_copy, REPO_ID).text
+    assert f"--config {REPO_ID} --modality both" in text
+    assert "--config tiny" not in text
 
 
 def write_text(name: str, text: str):

@@ -16,9 +16,9 @@ from huggingface_hub import ModelCard
 from huggingface_hub.errors import OfflineModeIsEnabled
 
 from hub_configs.build import HUB_CONFIGS_DIR
-from hub_configs.publish import main, plan_upload, prepare_upload_folder, publish
+from hub_configs.publish import main, plan_upload, publish
 from modeling_tacfn import TACFNForAudioVisualClassification
-from tests.hub.conftest import UPLOADED
+from tests.hub.conftest import UPLOADED, write_repository
 from tests.isolation import REPO_ROOT, run_isolated
 from hub_configs.presets import model_config, processor_for
 
@@ -44,16 +44,20 @@ def listing(folder: Path) -> dict[str, str]:
     return {str(path.relative_to(folder)): digest(path) for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-def test_the_upload_folder_holds_model_processor_code_results_pictures_and_card(trained_folder, tmp_path):
+def test_the_commit_uploads_model_processor_code_results_pictures_in_place_and_the_card(trained_folder, tmp_path):
     plan = plan_upload(trained_folder, REPO_ID)
     assert plan.files == UPLOADED
     assert plan.left_out == ["checkpoint-2/", "training_args.bin"]
 
-    staged = prepare_upload_folder(plan, tmp_path / "upload")
-    assert sorted(path.name for path in staged.iterdir()) == sorted([*UPLOADED, "README.md"])
+    operations = plan.operations()
+    assert [operation.path_in_repo for operation in operations] == ["README.md", *UPLOADED]
+    # no staging copy: every file is uploaded from the output folder itself
+    for operation in operations[1:]:
+        assert Path(operation.path_or_fileobj) == trained_folder / operation.path_in_repo
+    repository = write_repository(plan, tmp_path / "upload")
     for name in UPLOADED:
-        assert digest(staged / name) == digest(trained_folder / name), name
-    card = ModelCard.load(staged / "README.md")
+        assert digest(repository / name) == digest(trained_folder / name), name
+    card = ModelCard.load(repository / "README.md")
     assert str(card) == str(plan.card)
     report = json.loads((trained_folder / "eval_results.json").read_text())
     assert card.data.eval_results[0].metric_value == report["metrics"]["accuracy"]
@@ -68,9 +72,9 @@ def test_a_folder_with_its_pipeline_uploads_the_pipeline_code_and_the_card_shows
     assert sorted(set(plan.files) - set(UPLOADED)) == ["pipeline_tacfn.py"]
     pipeline_code = re.findall(r"```python\n(.*?)```", plan.card.text, flags=re.DOTALL)[1]
     assert 'pipeline("video-classification", model="tacfn-ravdess", trust_remote_code=True)' in pipeline_code
-    staged = prepare_upload_folder(plan, trained_copy.parent / "upload" / "tacfn-ravdess")
-    os.symlink(clip.path, staged.parent / "clip.mp4")
-    result = run_isolated(pipeline_code, cwd=staged.parent)
+    repository = write_repository(plan, trained_copy.parent / "upload" / "tacfn-ravdess")
+    os.symlink(clip.path, repository.parent / "clip.mp4")
+    result = run_isolated(pipeline_code, cwd=repository.parent)
     predictions = ast.literal_eval(result.stdout.strip().splitlines()[-1])
     assert len(predictions) == 5  # the pipeline's default top_k
     assert {prediction["label"] for prediction in predictions} <= set(model_config("tiny").id2label.values())
@@ -212,8 +216,8 @@ print(json.dumps({"repo_id": repo_id, "files": files}))
 
 @pytest.mark.network
 def test_real_upload_round_trip(trained_folder, tmp_path):
-    """Publishes to a new private repository of the token's owner, downloads it, compares it with the folder that the
-    plan stages, and deletes the repository."""
+    """Publishes to a new private repository of the token's owner, downloads it, compares it with the files of the
+    plan's commit, and deletes the repository."""
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "0"}
     repo_name = f"tacfn-test-{uuid.uuid4().hex[:8]}"
     arguments = [str(trained_folder), repo_name, str(tmp_path / "download")]
@@ -226,8 +230,8 @@ def test_real_upload_round_trip(trained_folder, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     uploaded = json.loads(result.stdout.strip().splitlines()[-1])
-    staged = prepare_upload_folder(plan_upload(trained_folder, uploaded["repo_id"]), tmp_path / "expected")
-    assert uploaded["files"] == listing(staged)
+    expected = write_repository(plan_upload(trained_folder, uploaded["repo_id"]), tmp_path / "expected")
+    assert uploaded["files"] == listing(expected)
 
 
 def test_a_sharded_index_with_a_missing_shard_is_refused(tmp_path):

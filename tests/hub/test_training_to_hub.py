@@ -6,8 +6,8 @@ import json
 from huggingface_hub import ModelCard
 from huggingface_hub.errors import OfflineModeIsEnabled
 
-from hub_configs.publish import plan_upload, prepare_upload_folder
-from tests.hub.conftest import UPLOADED
+from hub_configs.publish import plan_upload
+from tests.hub.conftest import UPLOADED, write_repository
 
 
 def test_push_to_hub_ends_in_publish(training_run):
@@ -23,7 +23,7 @@ def test_a_training_output_folder_is_published_as_it_is(training_run, tmp_path):
     assert plan.files == sorted([*UPLOADED, "pipeline_tacfn.py"])  # training saves the pipeline with the model
     assert plan.left_out == []
 
-    card = ModelCard.load(prepare_upload_folder(plan, tmp_path / "upload") / "README.md")
+    card = ModelCard.load(write_repository(plan, tmp_path / "upload") / "README.md")
     assert card.data.tags[-1] == "synthetic-data"
     assert card.data.datasets is None
     values = {result.metric_type: result.metric_value for result in card.data.eval_results}
@@ -37,3 +37,6 @@ def test_a_training_output_folder_is_published_as_it_is(training_run, tmp_path):
     assert f"fold 0 ({report['num_test_examples']} test clips)" in card.text
     assert "Trained on synthetic data only" in card.text
     assert "![confusion matrix](confusion_matrix.png)" in card.text
+    # the preset is the one the run recorded in eval_results.json
+    assert report["preset"] == "tiny"
+    assert "--config tiny --modality both" in card.text
