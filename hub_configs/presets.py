@@ -33,13 +33,15 @@ def model_config(name: str, **overrides) -> TACFNConfig:
 
 def processor_for(config: TACFNConfig, **video_settings) -> TACFNProcessor:
     """The processor whose outputs fit `config`: its frame count and size, and the published audio recipe (13 MFCC
-    of 2.45 s from 0.5 s in, 212 frames). `video_settings` go to the video processor (e.g. `channel_order="bgr"`)."""
-    if config.num_audio_frames != 212:
+    of 2.45 s from 0.5 s in). `video_settings` go to the video processor (e.g. `channel_order="bgr"`)."""
+    feature_extractor = TACFNFeatureExtractor(num_mfcc=config.num_mfcc)
+    if config.num_audio_frames != feature_extractor.num_audio_frames:
         raise ValueError(
-            f"the published audio recipe gives 212 MFCC frames; this config expects {config.num_audio_frames}."
+            f"the published audio recipe gives {feature_extractor.num_audio_frames} MFCC frames; this config expects "
+            f"{config.num_audio_frames}."
         )
     return TACFNProcessor(
-        feature_extractor=TACFNFeatureExtractor(num_mfcc=config.num_mfcc),
+        feature_extractor=feature_extractor,
         video_processor=TACFNVideoProcessor(
             num_frames=config.num_frames, size={"height": config.image_size, "width": config.image_size}, **video_settings
         ),

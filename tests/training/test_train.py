@@ -45,6 +45,7 @@ def test_two_step_run_writes_a_loadable_model_processor_and_report(demo_root, tm
     written = json.loads((tmp_path / "eval_results.json").read_text())
     assert written == json.loads(json.dumps(report))
     assert (written["dataset"], written["protocol"], written["fold"]) == ("demo", "clean", 1)
+    assert written["preset"] == "tiny"  # recorded where the model is made, for the model card
     metrics = written["metrics"]
     confusion = torch.tensor(metrics["confusion_matrix"])
     assert confusion.shape == (8, 8) and confusion.sum().item() == written["num_test_examples"] > 0
@@ -112,6 +113,7 @@ def test_two_process_ddp_run(demo_root, tmp_path):
 def test_cross_validation_summarises_every_fold(demo_root, tmp_path):
     summary = cross_validate_main(train_arguments(demo_root, tmp_path, "--max_steps", "1", "--folds", "0,1"))
     assert [fold["fold"] for fold in summary["folds"]] == [0, 1]
+    assert summary["preset"] == "tiny"
     accuracies = torch.tensor([fold["metrics"]["accuracy"] for fold in summary["folds"]], dtype=torch.float64)
     assert summary["mean"]["accuracy"] == pytest.approx(accuracies.mean().item())
     assert summary["std"]["accuracy"] == pytest.approx(accuracies.std(unbiased=False).item())
