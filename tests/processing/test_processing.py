@@ -11,6 +11,7 @@ import torch
 from safetensors.numpy import save_file
 from transformers import AutoFeatureExtractor, AutoProcessor, AutoVideoProcessor
 
+import modeling_tacfn  # noqa: F401  (registers the processors with the Auto classes, for remote code)
 from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
 from processing.media_io_tacfn import read_audio_head
 from tests import media
