@@ -261,10 +261,7 @@ def _frames_by_time(path: str, container, stream, info: MediaInfo, times: np.nda
     # the video ended first: `shown_until` is now its end
     if last_frame is None or times[-1] > shown_until + WINDOW_END_TOLERANCE:
         ending = "has no frames" if last_frame is None else f"ends at {shown_until:.2f} s"
-        raise ValueError(
-            f"video file {path!r} {ending}, before the frame at {times[-1]:.2f} s of the window "
-            f"[{times[0]:.2f}, ...] s."
-        )
+        raise ValueError(f"video file {path!r} {ending}, before the frame asked for at {times[-1]:.2f} s.")
     # its last frame stands in for the times after its end
     missing = len(times) - len(chosen)
     last_index = round((last_frame.time - stream_start) / frame_duration)
