@@ -203,9 +203,8 @@ def band_indices(frames: np.ndarray) -> np.ndarray:
 def raw_processor(num_frames: int) -> TACFNProcessor:
     """A processor that gives the sampled frames of the speaker's 64x64 half unchanged (no crop, scaling or
     normalisation)."""
-    video_processor = TACFNVideoProcessor(
-        num_frames=num_frames, size={"height": 64, "width": 64}, do_face_crop=False, do_rescale=False, do_normalize=False
-    )
+    raw = {"do_face_crop": False, "do_rescale": False, "do_normalize": False}
+    video_processor = TACFNVideoProcessor(num_frames=num_frames, size={"height": 64, "width": 64}, **raw)
     return TACFNProcessor(TACFNFeatureExtractor(), video_processor)
 
 
