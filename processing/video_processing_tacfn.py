@@ -13,13 +13,7 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from transformers.utils import TensorType
 from transformers.video_processing_utils import BaseVideoProcessor
 
-from .frame_boxes_tacfn import (
-    apply_window,
-    check_region,
-    crop_and_resize,
-    face_boxes,
-    region_box,
-)
+from .frame_boxes_tacfn import apply_window, check_region, crop_and_resize, face_boxes, region_box
 from .media_io_tacfn import Clip, check_time_window, read_clip
 
 
@@ -206,7 +200,7 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         return videos
 
     def _standardize_kwargs(self, size=None, pre_crop_size=None, image_mean=None, image_std=None, **kwargs) -> dict:
-        """Bring settings to one form: sizes as `SizeDict`, sequences as tuples, `resample` as `PILImageResampling`."""
+        """Bring settings to one form: sizes as `SizeDict`, sequences as tuples."""
         kwargs["size"] = _as_size(size, "size")
         kwargs["pre_crop_size"] = _as_size(pre_crop_size, "pre_crop_size")
         kwargs["image_mean"] = tuple(image_mean) if image_mean is not None else None

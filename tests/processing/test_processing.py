@@ -236,6 +236,7 @@ def test_save_and_load_round_trip_every_setting_in_process(tmp_path, box_clip):
         "feature_extraction_tacfn.py",
         "video_processing_tacfn.py",
         "media_io_tacfn.py",
+        "frame_boxes_tacfn.py",
     }
     assert code_files <= {path.name for path in tmp_path.iterdir()}
     for loaded in (TACFNProcessor.from_pretrained(tmp_path), AutoProcessor.from_pretrained(tmp_path)):
