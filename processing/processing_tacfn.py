@@ -103,7 +103,7 @@ class TACFNProcessor(ProcessorMixin):
         if videos is None:
             raise ValueError(f"{self.__class__.__name__} needs videos (a path, frames, or a list of them).")
         processor_kwargs = (*TACFNProcessorKwargs.__annotations__, "return_tensors")
-        self.video_processor._reject_unknown(kwargs, also_allowed=processor_kwargs)
+        self.video_processor.reject_unknown_kwargs(kwargs, also_allowed=processor_kwargs)
         merged = self._merge_kwargs(TACFNProcessorKwargs, **kwargs)
         video_kwargs = merged["videos_kwargs"]
         clips = as_list_of_videos(videos)

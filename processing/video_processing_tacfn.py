@@ -149,7 +149,7 @@ class TACFNVideoProcessor(BaseVideoProcessor):
     return_metadata = None
 
     def __init__(self, **kwargs):
-        self._reject_unknown(kwargs, also_allowed=("video_processor_type", "auto_map"))
+        self.reject_unknown_kwargs(kwargs, also_allowed=("video_processor_type", "auto_map"))
         given_inputs = [name for name in CALL_INPUTS if kwargs.get(name) is not None]
         if given_inputs:
             raise ValueError(f"{self.__class__.__name__}: {given_inputs} describe one call's clips; pass them per call")
@@ -182,10 +182,10 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         Returns:
             [`BatchFeature`] with `pixel_values_videos` of shape (batch, num_frames, 3, height, width), float32.
         """
-        self._reject_unknown(kwargs, also_allowed=("return_tensors",))
+        self.reject_unknown_kwargs(kwargs, also_allowed=("return_tensors",))
         return super().preprocess(videos, **kwargs)
 
-    def _reject_unknown(self, kwargs: dict, also_allowed: tuple) -> None:
+    def reject_unknown_kwargs(self, kwargs: dict, also_allowed: tuple) -> None:
         """Raise `ValueError` naming the keyword arguments that are neither settings nor per-call inputs."""
         unknown = sorted(set(kwargs) - set(self.valid_kwargs.__annotations__) - set(also_allowed))
         if unknown:
