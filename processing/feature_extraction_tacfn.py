@@ -4,10 +4,11 @@ from functools import lru_cache
 from typing import Optional, Union
 
 import numpy as np
-import soxr
 from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.audio_utils import mel_filter_bank, spectrogram, window_function
 from transformers.utils import TensorType
+
+from .media_io_tacfn import resample_audio
 
 
 MAX_CHANNELS = 8
@@ -185,8 +186,7 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
         window = waveform[start : start + length]
         if len(window) < length:
             window = np.pad(window, (0, length - len(window)), constant_values=self.padding_value)
-        if sampling_rate != self.sampling_rate:
-            window = soxr.resample(window, sampling_rate, self.sampling_rate, quality="HQ")
+        window = resample_audio(window, sampling_rate, self.sampling_rate)
         window = window[: self.window_samples]
         if len(window) < self.window_samples:
             window = np.pad(window, (0, self.window_samples - len(window)), constant_values=self.padding_value)

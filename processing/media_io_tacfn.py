@@ -1,21 +1,26 @@
-"""Reading TACFN's inputs from disk: probing media files, video frames and audio tracks (PyAV), and OpenFace landmark
-CSVs.
+"""Reading TACFN's inputs from disk with PyAV: opening and probing media files, decoding video frames (chosen by index
+or by time), reading and resampling audio tracks, and reading OpenFace landmark CSVs.
 
-Every reader checks its input first and raises a `ValueError` that names the file and the problem, instead of letting
-a decoder crash or return something silently wrong.
+Every file is opened once per read (frames and the audio track of a clip come from one open container), and every
+reader checks its input first and raises a `ValueError` that names the file and the problem, instead of letting a
+decoder crash or return something silently wrong.
 """
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import av
 import numpy as np
+import soxr
 
 
 NUM_LANDMARKS = 68
 # seconds a stream's packets may stop short of its stated end before `probe_media` calls the file truncated
 END_TOLERANCE = 0.1
+# seconds a time window may reach past the last frame of a video (those times get the last frame)
+WINDOW_END_TOLERANCE = 0.5
 # OpenFace's 2-D landmark columns: all x, then all y
 LANDMARK_COLUMNS = (
     *(f"x_{index}" for index in range(NUM_LANDMARKS)),
@@ -24,43 +29,50 @@ LANDMARK_COLUMNS = (
 
 
 @dataclass
-class VideoInfo:
-    """What a video file holds, as read from its container.
+class MediaInfo:
+    """What a media file holds, as read from its container.
 
     Attributes:
         path: The file.
-        num_frames: Number of video frames, as the container states it (counted from its packets when it does not).
-        fps: Average frame rate of the video stream; `None` when the container does not give one.
-        height: Frame height in pixels.
-        width: Frame width in pixels.
-        has_audio: Whether the file has an audio stream.
+        duration: Length in seconds, as the container states it (0.0 when it states none).
+        num_frames: Video frames (0 without a video stream); the readers count packets where the container states no
+            count (mkv), `probe_media` gives the stated count.
+        fps: Average video frame rate; `None` without a video stream or a stated rate.
+        width: Video frame width in pixels (0 without a video stream).
+        height: Video frame height in pixels (0 without a video stream).
+        sample_rate: Audio sampling rate in Hz; `None` without an audio stream.
     """
 
     path: str
+    duration: float
     num_frames: int
     fps: Optional[float]
-    height: int
     width: int
-    has_audio: bool
+    height: int
+    sample_rate: Optional[int]
+
+    @property
+    def has_audio(self) -> bool:
+        """Whether the file has an audio stream."""
+        return self.sample_rate is not None
 
 
 @dataclass
-class LandmarkTrack:
-    """68 facial landmarks per tracked video frame, read from an OpenFace CSV.
+class Clip:
+    """Frames of a video file and, when asked for, the head of its audio track, read from one open container.
 
     Attributes:
-        path: The CSV file.
-        timestamps: Seconds of each row, shape (num_rows,); `None` without a `timestamp` column.
-        frame_numbers: 1-based frame number of each row, shape (num_rows,); `None` without a `frame` column.
-        points: (x, y) pixel positions, shape (num_rows, 68, 2).
-        success: Whether OpenFace tracked the face in each row, shape (num_rows,).
+        frames: uint8 RGB arrays (height, width, 3), one per chosen frame (repeated frames share an array).
+        indices: Index of each chosen frame in presentation order, shape (num_chosen,).
+        info: What the file holds.
+        audio: `(waveform, sampling_rate)` of the audio asked for (see `read_audio_track`), `None` when none was asked
+            for or the file has no audio track.
     """
 
-    path: str
-    timestamps: Optional[np.ndarray]
-    frame_numbers: Optional[np.ndarray]
-    points: np.ndarray
-    success: np.ndarray
+    frames: list
+    indices: np.ndarray
+    info: MediaInfo
+    audio: Optional[tuple[np.ndarray, int]] = None
 
 
 def check_media_file(path: str, role: str) -> str:
@@ -80,86 +92,180 @@ def check_media_file(path: str, role: str) -> str:
     return path
 
 
-def read_video_frames(
-    path: str, choose_indices: Callable[[int], np.ndarray], size: Optional[tuple[int, int]] = None
-) -> tuple[list, np.ndarray, VideoInfo]:
-    """Decode chosen frames of a video file with PyAV on one thread, converting only those frames to RGB.
+@contextmanager
+def open_media(path: str, role: str):
+    """Check a media file and open it with PyAV; a `ValueError` names the file when it is missing, empty or not a
+    readable media file. Yields `(path as a string, container)`."""
+    path = check_media_file(path, role)
+    try:
+        container = av.open(path)
+    except av.error.FFmpegError as error:
+        raise ValueError(f"{role} file {path!r} is not a readable media file: {_describe(error)}") from error
+    with container:
+        yield path, container
 
-    Decoding runs in presentation order and stops after the last chosen frame, so frame `k` is the k-th frame shown
-    (the same frame `decord.VideoReader(path)[k]` gives, pixel for pixel).
+
+def describe_media(path: str, container, role: str, count_frames: bool = True) -> MediaInfo:
+    """What an open container holds. With `count_frames`, a video stream that states no frame count (mkv) has its
+    packets counted (and the container is sought back to its start); a video stream must then hold frames and state
+    its frame size."""
+    video = container.streams.video[0] if container.streams.video else None
+    audio = container.streams.audio[0] if container.streams.audio else None
+    num_frames, fps, width, height = 0, None, 0, 0
+    if video is not None:
+        rate = video.average_rate or video.guessed_rate or video.base_rate
+        fps = float(rate) if rate else None
+        width, height = video.codec_context.width, video.codec_context.height
+        num_frames = video.frames
+        if count_frames:
+            if height <= 0 or width <= 0:
+                raise ValueError(f"{role} file {path!r} does not state its frame size.")
+            num_frames = num_frames or _count_video_packets(path, container, video, role)
+            if num_frames == 0:
+                raise ValueError(f"{role} file {path!r} has no video frames.")
+    return MediaInfo(
+        path=path,
+        duration=container.duration / av.time_base if container.duration else 0.0,
+        num_frames=num_frames,
+        fps=fps,
+        width=width,
+        height=height,
+        sample_rate=audio.codec_context.sample_rate if audio is not None else None,
+    )
+
+
+def _count_video_packets(path: str, container, stream, role: str) -> int:
+    """Number of video packets (one per frame) of a stream whose container does not state its frame count (mkv); the
+    container is sought back to the start of the stream afterwards."""
+    try:
+        count = sum(1 for packet in container.demux(stream) if packet.size > 0)
+        container.seek(stream.start_time or 0, stream=stream, backward=True)
+    except av.error.FFmpegError as error:
+        raise ValueError(f"{role} file {path!r} is damaged: reading its packets failed ({error}).") from error
+    return count
+
+
+def check_time_window(video_start, video_end) -> None:
+    """Raise `ValueError` unless the time window is absent or `0 <= video_start < video_end`."""
+    if video_start is None and video_end is None:
+        return
+    if video_start is None or video_end is None or not 0 <= video_start < video_end:
+        raise ValueError(
+            f"a time window needs 0 <= video_start < video_end (seconds), got [{video_start}, {video_end}]."
+        )
+
+
+def read_clip(
+    path: str,
+    choose_indices: Optional[Callable[[MediaInfo], np.ndarray]] = None,
+    times: Optional[np.ndarray] = None,
+    size: Optional[tuple[int, int]] = None,
+    audio_seconds: Optional[float] = None,
+    audio_start: float = 0.0,
+) -> Clip:
+    """Decode chosen frames of a video file with PyAV on one thread, and optionally the head of its audio track, from
+    one open container. Only the chosen frames are converted to RGB.
+
+    Frames are chosen either by index (`choose_indices`): decoding runs in presentation order from the start and
+    stops after the last chosen frame, so frame `k` is the k-th frame shown (the same frame `decord.VideoReader(path)
+    [k]` gives, pixel for pixel); or by time (`times`, increasing seconds from the start of the video): decoding seeks
+    to the keyframe before the first time and each time gets the frame shown then. Times up to `WINDOW_END_TOLERANCE`
+    after the last frame get the last frame.
 
     Args:
         path: Video file (mp4, avi, mov, mkv, ...).
-        choose_indices: Called with the number of frames; returns the frame indices to decode, non-decreasing.
+        choose_indices: Called with the file's `MediaInfo`; returns the frame indices to decode, non-decreasing.
+        times: Instead of `choose_indices`, the times (seconds) of the frames to decode.
         size: Optional `(height, width)` the chosen frames are scaled to (bicubic, as ffmpeg's scaler) while being
-            converted; the returned `VideoInfo` still gives the stored size.
+            converted; `info` still gives the stored size.
+        audio_seconds: Also read this many seconds of the audio track, from `audio_start` (see `read_audio_track`).
+        audio_start: Where the audio read starts, in seconds.
 
     Returns:
-        `(frames, indices, info)`: a list of uint8 RGB arrays (height, width, 3), one per index (repeated indices share
-        an array), the indices, and a `VideoInfo`. Raises `ValueError` for a missing file, a file that is not a
-        readable video, and a damaged or truncated video that ends before a chosen frame.
+        A `Clip`. Raises `ValueError` for a missing file, a file that is not a readable video, and a damaged or
+        truncated video that ends before a chosen frame.
     """
-    path = check_media_file(path, "video")
-    with _open_container(path, "video") as container:
+    with open_media(path, "video") as (path, container):
         if not container.streams.video:
             raise ValueError(f"video file {path!r} has no video stream (is it an audio file?).")
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
-        info = _video_info(path, container, stream)
-        indices = np.asarray(choose_indices(info.num_frames))
-        decoded = _decode_frames(path, container, stream, set(indices.tolist()), size)
-    missing = sorted(set(indices.tolist()) - set(decoded))
+        info = describe_media(path, container, "video")
+        if times is None:
+            frames, indices = _frames_by_index(path, container, stream, info, choose_indices(info), size)
+        else:
+            frames, indices = _frames_by_time(path, container, stream, info, np.asarray(times, dtype=np.float64), size)
+        audio = None
+        if audio_seconds is not None and container.streams.audio:
+            audio = _read_audio(path, container, container.streams.audio[0], audio_start, audio_seconds)
+    return Clip(frames, indices, info, audio)
+
+
+def read_video_frames(
+    path: str, choose_indices: Callable[[int], np.ndarray], size: Optional[tuple[int, int]] = None
+) -> tuple[list, np.ndarray, MediaInfo]:
+    """`read_clip` for frames alone, chosen by index: `choose_indices` is called with the number of frames.
+
+    Returns:
+        `(frames, indices, info)`, as in `Clip`.
+    """
+    clip = read_clip(path, lambda info: choose_indices(info.num_frames), size=size)
+    return clip.frames, clip.indices, clip.info
+
+
+def _frames_by_index(path: str, container, stream, info: MediaInfo, indices, size) -> tuple[list, np.ndarray]:
+    """Decode up to the last chosen index; the frames (one per index) and the indices."""
+    indices = np.asarray(indices)
+    wanted = set(indices.tolist())
+    last, decoded = max(wanted), {}
+    try:
+        for index, frame in enumerate(container.decode(stream)):
+            if index in wanted:
+                decoded[index] = _to_rgb(frame, size)
+            if index >= last:
+                break
+    except av.error.FFmpegError as error:
+        raise ValueError(f"video file {path!r} is damaged or truncated: decoding failed ({error}).") from error
+    missing = sorted(wanted - set(decoded))
     if missing:
         raise ValueError(
             f"video file {path!r} is damaged or truncated: it states {info.num_frames} frames, but frame "
             f"{missing[0]} cannot be decoded."
         )
-    return [decoded[index] for index in indices.tolist()], indices, info
+    return [decoded[index] for index in indices.tolist()], indices
 
 
-def _open_container(path: str, role: str):
-    """`av.open(path)`, with a `ValueError` naming the file when it is not a readable media file."""
+def _frames_by_time(path: str, container, stream, info: MediaInfo, times: np.ndarray, size) -> tuple[list, np.ndarray]:
+    """The frame shown at each of the increasing `times` (seconds), decoding from the keyframe before the first; the
+    frames and their indices (frame time x frame rate)."""
+    frame_duration = 1.0 / info.fps if info.fps else 0.04
+    # frame times count from the stream's start, the asked times from the video's
+    stream_start = (stream.start_time or 0) * float(stream.time_base)
+    chosen, indices, last_frame, shown_until = [], [], None, None
     try:
-        return av.open(path)
-    except av.error.FFmpegError as error:
-        raise ValueError(f"{role} file {path!r} is not a readable media file: {error}") from error
-
-
-def _video_info(path: str, container, stream) -> VideoInfo:
-    """Describe the video stream of an open container (its frame count from the container, or by counting packets)."""
-    height, width = stream.codec_context.height, stream.codec_context.width
-    if height <= 0 or width <= 0:
-        raise ValueError(f"video file {path!r} does not state its frame size.")
-    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-    num_frames = stream.frames or _count_video_packets(path)
-    if num_frames == 0:
-        raise ValueError(f"video file {path!r} has no video frames.")
-    has_audio = len(container.streams.audio) > 0
-    return VideoInfo(path, num_frames, float(rate) if rate else None, height, width, has_audio)
-
-
-def _count_video_packets(path: str) -> int:
-    """Number of video packets (one per frame) in a file whose container does not state its frame count (mkv)."""
-    with _open_container(path, "video") as container:
-        try:
-            return sum(1 for packet in container.demux(container.streams.video[0]) if packet.size > 0)
-        except av.error.FFmpegError as error:
-            raise ValueError(f"video file {path!r} is damaged: reading its packets failed ({error}).") from error
-
-
-def _decode_frames(path: str, container, stream, wanted: set, size: Optional[tuple[int, int]]) -> dict:
-    """Decode up to the last wanted frame; return {frame index: uint8 RGB array} for the wanted ones."""
-    last = max(wanted)
-    frames = {}
-    try:
-        for index, frame in enumerate(container.decode(stream)):
-            if index in wanted:
-                frames[index] = _to_rgb(frame, size)
-            if index >= last:
-                break
+        container.seek(int((times[0] + stream_start) / float(stream.time_base)), stream=stream, backward=True)
+        for frame in container.decode(stream):
+            if frame.time is None:
+                continue
+            last_frame, shown_until = frame, frame.time - stream_start + frame_duration
+            if times[len(chosen)] >= shown_until:
+                continue
+            image = _to_rgb(frame, size)
+            while len(chosen) < len(times) and times[len(chosen)] < shown_until:
+                chosen.append(image)
+                indices.append(round((frame.time - stream_start) / frame_duration))
+            if len(chosen) == len(times):
+                return chosen, np.asarray(indices)
     except av.error.FFmpegError as error:
         raise ValueError(f"video file {path!r} is damaged or truncated: decoding failed ({error}).") from error
-    return frames
+    # the video ended first: `shown_until` is now its end
+    if last_frame is None or times[-1] > shown_until + WINDOW_END_TOLERANCE:
+        ending = "has no frames" if last_frame is None else f"ends at {shown_until:.2f} s"
+        raise ValueError(f"video file {path!r} {ending}, before the frame asked for at {times[-1]:.2f} s.")
+    # its last frame stands in for the times after its end
+    missing = len(times) - len(chosen)
+    last_index = round((last_frame.time - stream_start) / frame_duration)
+    return chosen + [_to_rgb(last_frame, size)] * missing, np.asarray(indices + [last_index] * missing)
 
 
 def _to_rgb(frame, size: Optional[tuple[int, int]]) -> np.ndarray:
@@ -170,14 +276,17 @@ def _to_rgb(frame, size: Optional[tuple[int, int]]) -> np.ndarray:
     return frame.reformat(width=width, height=height, format="rgb24", interpolation="BICUBIC").to_ndarray()
 
 
-def read_audio_head(path: str, duration: float, role: str = "audio") -> Optional[tuple[np.ndarray, int]]:
-    """Decode the first `duration` seconds of a file's audio track as mono, the mean of its channels.
+def read_audio_track(
+    path: str, duration: float, start: float = 0.0, role: str = "audio"
+) -> Optional[tuple[np.ndarray, int]]:
+    """Decode `duration` seconds of a file's audio track from `start` as mono, the mean of its channels.
 
     Samples are placed on the stream's own timeline, so a track that starts late is preceded by silence.
 
     Args:
         path: Media file.
-        duration: Seconds to decode from the start; decoding stops once they are read.
+        duration: Seconds to decode; decoding stops once they are read.
+        start: Where to start, in seconds from the start of the file.
         role: What the file is used as (e.g. `"video"`), for error messages.
 
     Returns:
@@ -185,31 +294,42 @@ def read_audio_head(path: str, duration: float, role: str = "audio") -> Optional
         the track is shorter), and the track's native sampling rate; `None` when the file has no audio track. Raises
         `ValueError` for a file that is missing or not a readable media file, or audio that cannot be decoded.
     """
-    path = check_media_file(path, role)
-    with _open_container(path, role) as container:
+    with open_media(path, role) as (path, container):
         if not container.streams.audio:
             return None
-        try:
-            waveform, sampling_rate = _decode_mono(container, container.streams.audio[0], duration, path)
-        except av.error.FFmpegError as error:
-            raise ValueError(f"audio track of {path!r} cannot be decoded: {error}") from error
+        return _read_audio(path, container, container.streams.audio[0], start, duration)
+
+
+def read_audio_head(path: str, duration: float, role: str = "audio") -> Optional[tuple[np.ndarray, int]]:
+    """The first `duration` seconds of a file's audio track: `read_audio_track` from the start."""
+    return read_audio_track(path, duration, 0.0, role)
+
+
+def _read_audio(path: str, container, stream, start: float, duration: float) -> tuple[np.ndarray, int]:
+    """Decode `duration` seconds of `stream` from `start` into a mono float32 waveform at the stream's rate."""
+    try:
+        container.seek(int(start * av.time_base), backward=True)
+        waveform, sampling_rate = _decode_mono(container, stream, start, duration, path)
+    except av.error.FFmpegError as error:
+        raise ValueError(f"audio track of {path!r} cannot be decoded: {error}") from error
     if not np.isfinite(waveform).all():
         raise ValueError(f"audio track of {path!r} holds NaN or infinite samples.")
     return waveform, sampling_rate
 
 
-def _decode_mono(container, stream, duration: float, path: str) -> tuple[np.ndarray, int]:
-    """Decode `duration` seconds of `stream` into a mono float32 waveform at the stream's sampling rate."""
+def _decode_mono(container, stream, start: float, duration: float, path: str) -> tuple[np.ndarray, int]:
+    """Decode `[start, start + duration)` seconds of `stream` into a mono float32 waveform at the stream's rate."""
     sampling_rate = stream.codec_context.sample_rate
     if not sampling_rate:
         raise ValueError(f"audio track of {path!r} reports no sampling rate.")
+    origin = int(round(start * sampling_rate))
     wanted = int(round(duration * sampling_rate))
     # planar float keeps every channel apart whatever the stored sample format (s16, s32, flt, packed or planar)
     resampler = av.AudioResampler(format="fltp")
     chunks, position, first_start = [], 0, None
     for frame in container.decode(stream):
         if first_start is None:
-            first_start = _frame_start_sample(frame, sampling_rate)
+            first_start = _frame_start_sample(frame, sampling_rate) - origin
             position = first_start
         for converted in resampler.resample(frame):
             # (channels, samples) -> (samples,)
@@ -233,100 +353,11 @@ def _frame_start_sample(frame, sampling_rate: int) -> int:
     return int(round(float(frame.pts * frame.time_base) * sampling_rate))
 
 
-def read_landmark_csv(path: str) -> LandmarkTrack:
-    """Read the 68 2-D landmarks of every row of an OpenFace CSV, selecting the columns by header name.
-
-    OpenFace writes ", " between fields, so header names are stripped. The columns `x_0..x_67` and `y_0..y_67` are
-    required; `timestamp`, `frame` and `success` are used when present.
-
-    Args:
-        path: The CSV file.
-
-    Returns:
-        A `LandmarkTrack`. Raises `ValueError` for a missing or empty file, missing landmark columns, or values that
-        are not numbers.
-    """
-    path = os.fspath(path)
-    column = read_landmark_csv_header(path)
-    wanted = list(LANDMARK_COLUMNS)
-    optional = [name for name in ("timestamp", "frame", "success") if name in column]
-    values = _load_csv_columns(path, [column[name] for name in wanted + optional])
-    # (rows, 136) -> (rows, 68, 2) with x in [..., 0] and y in [..., 1]
-    points = np.stack([values[:, :NUM_LANDMARKS], values[:, NUM_LANDMARKS : 2 * NUM_LANDMARKS]], axis=-1)
-    extra = {name: values[:, 2 * NUM_LANDMARKS + offset] for offset, name in enumerate(optional)}
-    success = extra["success"] > 0.5 if "success" in extra else np.ones(len(values), dtype=bool)
-    return LandmarkTrack(path, extra.get("timestamp"), extra.get("frame"), points.astype(np.float32), success)
-
-
-def read_landmark_csv_header(path: str) -> dict[str, int]:
-    """Check that a CSV is an OpenFace landmark file without reading its rows: it has the 2-D landmark columns
-    `x_0..x_67`, `y_0..y_67` (found by header name after stripping the spaces OpenFace writes after each comma) and at
-    least one data row.
-
-    Args:
-        path: The CSV file.
-
-    Returns:
-        The position of every column by its stripped header name. Raises `ValueError`, naming the file and the problem,
-        for a missing, empty or unreadable file, a header without rows, or missing landmark columns.
-    """
-    path = check_media_file(path, "landmark CSV")
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            header = [name.strip() for name in handle.readline().split(",")]
-            has_rows = bool(handle.readline().strip())
-    except OSError as error:
-        raise ValueError(f"landmark CSV {path!r} cannot be read ({error}).") from error
-    if not has_rows:
-        raise ValueError(f"landmark CSV {path!r} has a header but no rows.")
-    column = {name: index for index, name in enumerate(header)}
-    missing = [name for name in LANDMARK_COLUMNS if name not in column]
-    if missing:
-        raise ValueError(
-            f"landmark CSV {path!r} lacks the OpenFace 2-D landmark columns {_summarise(missing)} "
-            f"(found {len(header)} columns starting {header[:5]})."
-        )
-    return column
-
-
-def _load_csv_columns(path: str, indices: list) -> np.ndarray:
-    """Load the given columns of every data row of a CSV as float64, shape (rows, len(indices))."""
-    try:
-        values = np.loadtxt(path, delimiter=",", skiprows=1, usecols=indices, ndmin=2, dtype=np.float64)
-    except ValueError as error:
-        raise ValueError(f"landmark CSV {path!r} has malformed rows: {error}") from error
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"landmark CSV {path!r} holds NaN or infinite landmark values.")
-    return values
-
-
-def _summarise(names: list) -> str:
-    """Short printable list of column names: the first few and how many more."""
-    shown = ", ".join(names[:4])
-    return f"[{shown}, ... {len(names) - 4} more]" if len(names) > 4 else f"[{shown}]"
-
-
-@dataclass
-class MediaInfo:
-    """What `probe_media` found in a media file.
-
-    Attributes:
-        path: The file.
-        duration: Length in seconds, as the container states it.
-        num_frames: Video frames the container states (0 without a video stream).
-        fps: Average video frame rate; `None` without a video stream.
-        width: Video frame width in pixels (0 without a video stream).
-        height: Video frame height in pixels (0 without a video stream).
-        sample_rate: Audio sampling rate in Hz; `None` without an audio stream.
-    """
-
-    path: str
-    duration: float
-    num_frames: int
-    fps: float | None
-    width: int
-    height: int
-    sample_rate: int | None
+def resample_audio(waveform: np.ndarray, sampling_rate: int, target_rate: int) -> np.ndarray:
+    """Resample mono audio with soxr's high-quality filter (what `librosa.load(sr=...)` uses); float32 (samples,)."""
+    if sampling_rate == target_rate:
+        return waveform
+    return soxr.resample(waveform, sampling_rate, target_rate, quality="HQ")
 
 
 def probe_media(path: str | os.PathLike, require_video: bool, require_audio: bool) -> MediaInfo:
@@ -342,39 +373,25 @@ def probe_media(path: str | os.PathLike, require_video: bool, require_audio: boo
         require_audio: Whether the file must have an audio stream.
 
     Returns:
-        A `MediaInfo`. Raises `ValueError` with the message `"<path>: <problem>"` when a check fails.
+        A `MediaInfo` (with the frame count the container states). Raises `ValueError` naming the file when a check
+        fails.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path) or os.path.getsize(path) == 0:
-        raise ValueError(f"{path}: missing or empty.")
-    try:
-        container = av.open(path)
-    except av.error.FFmpegError as error:
-        raise ValueError(f"{path}: not a readable media file ({_describe(error)}).") from error
-    with container:
+    role = "video" if require_video else "audio" if require_audio else "media"
+    with open_media(path, role) as (path, container):
+        info = describe_media(path, container, role, count_frames=False)
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
         if require_video and video is None:
-            raise ValueError(f"{path}: no video stream.")
+            raise ValueError(f"{role} file {path!r} has no video stream.")
         if require_audio and audio is None:
-            raise ValueError(f"{path}: no audio stream.")
-        duration = container.duration / av.time_base if container.duration else 0.0
-        if duration <= 0:
-            raise ValueError(f"{path}: no stated duration.")
+            raise ValueError(f"{role} file {path!r} has no audio stream.")
+        if info.duration <= 0:
+            raise ValueError(f"{role} file {path!r} states no duration.")
         required = [stream for stream, needed in ((video, require_video), (audio, require_audio)) if needed]
         for stream in required:
             _check_first_frame_decodes(container, stream, path)
-            _check_data_reaches_end(container, stream, duration, path)
-    rate = video.average_rate if video is not None else None
-    return MediaInfo(
-        path=path,
-        duration=duration,
-        num_frames=video.frames if video is not None else 0,
-        fps=float(rate) if rate else None,
-        width=video.codec_context.width if video is not None else 0,
-        height=video.codec_context.height if video is not None else 0,
-        sample_rate=audio.codec_context.sample_rate if audio is not None else None,
-    )
+            _check_data_reaches_end(container, stream, info.duration, path)
+    return info
 
 
 def _describe(error: Exception) -> str:
@@ -391,9 +408,10 @@ def _check_first_frame_decodes(container, stream, path: str) -> None:
         container.seek(stream.start_time or 0, stream=stream, backward=True)
         frame = next(container.decode(stream))
     except (av.error.FFmpegError, StopIteration) as error:
-        raise ValueError(f"{path}: damaged, its {stream.type} stream does not decode ({_describe(error)}).") from error
+        problem = f"its {stream.type} stream does not decode ({_describe(error)})"
+        raise ValueError(f"{path!r} is damaged: {problem}.") from error
     if stream.type == "audio" and not np.isfinite(frame.to_ndarray()).all():
-        raise ValueError(f"{path}: its audio holds NaN or infinite samples.")
+        raise ValueError(f"audio track of {path!r} holds NaN or infinite samples.")
 
 
 def _check_data_reaches_end(container, stream, duration: float, path: str) -> None:
@@ -410,9 +428,9 @@ def _check_data_reaches_end(container, stream, duration: float, path: str) -> No
                 reached = max(reached, (packet.pts + packet.duration) * time_base)
     except av.error.FFmpegError as error:
         raise ValueError(
-            f"{path}: damaged, reading its last {stream.type} packets failed ({_describe(error)})."
+            f"{path!r} is damaged: reading its last {stream.type} packets failed ({_describe(error)})."
         ) from error
     if reached < end - END_TOLERANCE:
         raise ValueError(
-            f"{path}: truncated, its {stream.type} data stops at {reached:.2f} s of the {end:.2f} s it states."
+            f"{path!r} is truncated: its {stream.type} data stops at {reached:.2f} s of the {end:.2f} s it states."
         )

@@ -6,28 +6,49 @@ from typing import Optional, Union
 
 import numpy as np
 from transformers import BatchFeature
-from transformers.processing_utils import ProcessorMixin
-from transformers.utils import TensorType
+from transformers.processing_utils import ProcessingKwargs, ProcessorMixin
 
 from .feature_extraction_tacfn import TACFNFeatureExtractor, to_mono_float
 from .media_io_tacfn import read_audio_head
-from .video_processing_tacfn import TACFNVideoProcessor, as_list_of_videos, one_entry_per_clip
+from .video_processing_tacfn import (
+    TACFNVideoProcessor,
+    TACFNVideoProcessorKwargs,
+    as_list_of_videos,
+    one_entry_per_clip,
+)
+
+
+# the video settings that decide which frames of a file are decoded (and from where its own audio track is read)
+DECODING_SETTINGS = ("num_frames", "pre_crop_size", "video_start", "video_end", "frame_region")
+
+
+class TACFNProcessorKwargs(ProcessingKwargs, total=False):
+    """Keyword arguments of [`TACFNProcessor`]: the video processor's settings and per-call inputs, and
+    `require_audio`."""
+
+    videos_kwargs: TACFNVideoProcessorKwargs
+    require_audio: bool
 
 
 class TACFNProcessor(ProcessorMixin):
     r"""
     Holds a [`TACFNVideoProcessor`] and a [`TACFNFeatureExtractor`] and turns clips into both model inputs at once.
 
-    Given a video file and no separate audio, the file's own audio track is used: PyAV decodes only the first
-    `audio_offset + audio_duration` seconds and averages the channels, which is what librosa gives on the track
-    extracted to a wav (decord's `AudioReader` mono mix is 1.41x louder, so it is not used). Frames are decoded with
-    PyAV too, on one thread and only up to the last sampled frame; they are pixel-identical to decord's, at about
-    two thirds of decord's cost (see `benchmarks/preprocessing.py`).
+    Given a video file and no separate audio, the file's own audio track is used, read from the same open container
+    as the frames: PyAV decodes only the first `audio_offset + audio_duration` seconds (from `video_start` with a time
+    window) and averages the channels, which is what librosa gives on the track extracted to a wav (decord's
+    `AudioReader` mono mix is 1.41x louder, so it is not used). Frames are decoded with PyAV too, on one thread and
+    only up to the last sampled frame; they are pixel-identical to decord's, at about two thirds of decord's cost (see
+    `benchmarks/preprocessing.py`). Keyword arguments are merged by `ProcessorMixin._merge_kwargs` (defaults are the
+    class attributes `videos_kwargs` and `require_audio`).
 
     Args:
         feature_extractor ([`TACFNFeatureExtractor`]): Audio -> MFCC `input_features`.
         video_processor ([`TACFNVideoProcessor`]): Frames -> `pixel_values_videos`.
     """
+
+    videos_kwargs = {"return_tensors": "pt"}
+    require_audio = True
 
     def __init__(self, feature_extractor: TACFNFeatureExtractor, video_processor: TACFNVideoProcessor):
         super().__init__(feature_extractor=feature_extractor, video_processor=video_processor)
@@ -49,9 +70,6 @@ class TACFNProcessor(ProcessorMixin):
         videos=None,
         audio=None,
         sampling_rate: Optional[Union[int, list]] = None,
-        landmarks=None,
-        return_tensors: Optional[Union[str, TensorType]] = TensorType.PYTORCH,
-        require_audio: bool = True,
         **kwargs,
     ) -> BatchFeature:
         """
@@ -67,15 +85,16 @@ class TACFNProcessor(ProcessorMixin):
                 files only). Leaving `audio` out altogether does the same for every clip.
             sampling_rate (`int` or `list[int]`, *optional*):
                 Sampling rate of the waveforms in `audio` (one for all, or one per clip); required with waveforms.
-            landmarks (`str`, `os.PathLike`, `np.ndarray` or a list of those, *optional*):
-                Per clip, an OpenFace landmark CSV or a landmark array; see [`TACFNVideoProcessor.preprocess`].
-            return_tensors (`str` or [`~utils.TensorType`], *optional*, defaults to `"pt"`):
-                `"pt"` for torch tensors, `"np"` for NumPy arrays.
-            require_audio (`bool`, *optional*, defaults to `True`):
-                With `False`, a clip without audio (a video file with no audio track, or frames with no waveform)
-                gets silence and a warning instead of a `ValueError`.
             kwargs:
-                Settings of the video processor for this call only, e.g. `do_augment=True`, `channel_order="bgr"`.
+                - `landmarks`, `video_start` / `video_end` (a time window) and `frame_region` (`"left"`, `"right"` or
+                  a box): the video processor's per-call inputs, see [`TACFNVideoProcessor.preprocess`]. An IEMOCAP
+                  utterance is `processor(videos=dialog_avi, audio=utterance_wav, video_start=start,
+                  video_end=end, frame_region="left")`.
+                - `return_tensors` (defaults to `"pt"`): `"pt"` for torch tensors, `"np"` for NumPy arrays.
+                - `require_audio` (defaults to `True`): with `False`, a clip without audio (a video file with no audio
+                  track, or frames with no waveform) gets silence and a warning instead of a `ValueError`.
+                - Settings of the video processor for this call only, e.g. `do_augment=True`, `channel_order="bgr"`
+                  (also as `videos_kwargs={...}`).
 
         Returns:
             [`BatchFeature`] with `pixel_values_videos` (batch, num_frames, 3, height, width) and `input_features`
@@ -83,54 +102,60 @@ class TACFNProcessor(ProcessorMixin):
         """
         if videos is None:
             raise ValueError(f"{self.__class__.__name__} needs videos (a path, frames, or a list of them).")
+        processor_kwargs = (*TACFNProcessorKwargs.__annotations__, "return_tensors")
+        self.video_processor.reject_unknown_kwargs(kwargs, also_allowed=processor_kwargs)
+        merged = self._merge_kwargs(TACFNProcessorKwargs, **kwargs)
+        video_kwargs = merged["videos_kwargs"]
         clips = as_list_of_videos(videos)
-        waveforms = self._collect_audio(clips, audio, sampling_rate, require_audio)
-        video_inputs = self.video_processor(clips, landmarks=landmarks, return_tensors=return_tensors, **kwargs)
-        audio_inputs = self._extract_features(waveforms, return_tensors)
-        return BatchFeature({**video_inputs, **audio_inputs}, tensor_type=return_tensors)
-
-    def _collect_audio(self, clips: list, audio, sampling_rate, require_audio: bool) -> list:
-        """One `(mono waveform, sampling rate)` per clip, `(None, None)` for a clip that gets silence."""
         entries = _as_list_of_audio(audio, len(clips))
         rates = _as_list_of_rates(sampling_rate, len(clips))
         # the feature extractor reads nothing after the end of its window
         head_seconds = self.feature_extractor.audio_offset + self.feature_extractor.audio_duration
-        waveforms = []
-        for index, (clip, entry, rate) in enumerate(zip(clips, entries, rates)):
-            source = entry if entry is not None else clip
-            if isinstance(source, (str, os.PathLike)):
-                waveforms.append(self._audio_from_file(source, entry, head_seconds, require_audio))
-            elif entry is None:
-                waveforms.append(
-                    _silence_or_error(f"videos[{index}] is a frame array and no audio was given", require_audio)
-                )
-            else:
-                if rate is None:
-                    raise ValueError(
-                        f"audio[{index}] is a waveform: pass its sampling_rate (e.g. sampling_rate=48000)."
-                    )
-                waveforms.append((to_mono_float(entry, f"audio[{index}]"), int(rate)))
-        return waveforms
+        decoding = {name: video_kwargs[name] for name in DECODING_SETTINGS if name in video_kwargs}
+        own_track = [entry is None and isinstance(clip, (str, os.PathLike)) for clip, entry in zip(clips, entries)]
+        # a video file that gives its own audio track is opened once, for its frames and its audio together
+        clips = [
+            self.video_processor.load_clip(clip, audio_seconds=head_seconds, **decoding) if own else clip
+            for clip, own in zip(clips, own_track)
+        ]
+        waveforms = [
+            self._clip_audio(index, clip if own else None, entry, rate, head_seconds, merged["require_audio"])
+            for index, (clip, own, entry, rate) in enumerate(zip(clips, own_track, entries, rates))
+        ]
+        video_inputs = self.video_processor(clips, **video_kwargs)
+        audio_inputs = self._extract_features(waveforms)
+        return BatchFeature({**video_inputs, **audio_inputs}, tensor_type=video_kwargs["return_tensors"])
 
-    def _audio_from_file(self, source, entry, head_seconds: float, require_audio: bool) -> tuple:
-        """Decode the needed head of a file's audio track; a file without one gets silence or a `ValueError`."""
-        source = os.fspath(source)
-        role = "video" if entry is None else "audio"
-        decoded = read_audio_head(source, head_seconds, role=role)
-        if decoded is None:
-            hint = "pass audio=..., or require_audio=False for silence" if entry is None else "give another file"
-            return _silence_or_error(f"{role} file {source!r} has no audio track ({hint})", require_audio)
-        return decoded
+    def _clip_audio(self, index: int, decoded, entry, rate, head_seconds: float, require_audio: bool) -> tuple:
+        """The `(mono waveform, sampling rate)` of one clip, `(None, None)` for a clip that gets silence. `decoded` is
+        the clip's decoded video file when its own audio track is used, else `None`."""
+        if decoded is not None:
+            if decoded.audio is None:
+                hint = "pass audio=..., or require_audio=False for silence"
+                problem = f"video file {decoded.info.path!r} has no audio track ({hint})"
+                return _silence_or_error(problem, require_audio)
+            return decoded.audio
+        if isinstance(entry, (str, os.PathLike)):
+            decoded = read_audio_head(entry, head_seconds)
+            if decoded is None:
+                problem = f"audio file {os.fspath(entry)!r} has no audio track (give another file)"
+                return _silence_or_error(problem, require_audio)
+            return decoded
+        if entry is None:
+            return _silence_or_error(f"videos[{index}] is a frame array and no audio was given", require_audio)
+        if rate is None:
+            raise ValueError(f"audio[{index}] is a waveform: pass its sampling_rate (e.g. sampling_rate=48000).")
+        return to_mono_float(entry, f"audio[{index}]"), int(rate)
 
-    def _extract_features(self, waveforms: list, return_tensors) -> BatchFeature:
-        """MFCCs for every clip; `(None, None)` entries get the MFCCs of silence."""
-        extractor = self.feature_extractor
-        silence = (np.zeros(1, dtype=np.float32), extractor.sampling_rate)
+    def _extract_features(self, waveforms: list) -> dict:
+        """MFCCs of every clip through the feature extractor; `(None, None)` entries get the MFCCs of silence."""
+        silence = (np.zeros(1, dtype=np.float32), self.feature_extractor.sampling_rate)
         features = [
-            extractor.extract(*(silence if waveform is None else (waveform, rate))) for waveform, rate in waveforms
+            self.feature_extractor(waveform, sampling_rate=rate)["input_features"][0]
+            for waveform, rate in (silence if waveform is None else (waveform, rate) for waveform, rate in waveforms)
         ]
         # list of (num_mfcc, frames) -> (batch, num_mfcc, frames)
-        return BatchFeature({"input_features": np.stack(features).astype(np.float32)}, tensor_type=return_tensors)
+        return {"input_features": np.stack(features).astype(np.float32)}
 
 
 def _silence_or_error(problem: str, require_audio: bool) -> tuple:

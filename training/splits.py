@@ -104,7 +104,6 @@ def _ravdess_clip_inputs(processor: TACFNProcessor, row: dict, do_augment: bool)
 
 
 def _iemocap_clip_inputs(processor: TACFNProcessor, row: dict, do_augment: bool) -> dict:
-    """Model inputs of one IEMOCAP utterance: the speaker's half of the dialog video and the utterance wav."""
-    frames = iemocap.read_speaker_frames(row, processor.video_processor.num_frames)
-    audio, rate = iemocap.read_utterance_audio(row)
-    return processor(videos=[frames], audio=[audio], sampling_rate=rate, do_augment=do_augment, return_tensors="pt")
+    """Model inputs of one IEMOCAP utterance: the speaker's half of the dialog video during the utterance, and the
+    utterance wav."""
+    return processor(**iemocap.processor_inputs(row), do_augment=do_augment, return_tensors="pt")

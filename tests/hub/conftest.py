@@ -31,6 +31,7 @@ FACE_BOX = (44, 16, 116, 104)
 CODE_FILES = [
     "configuration_tacfn.py",
     "feature_extraction_tacfn.py",
+    "frame_boxes_tacfn.py",
     "media_io_tacfn.py",
     "modeling_tacfn.py",
     "processing_tacfn.py",

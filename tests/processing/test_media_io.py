@@ -8,7 +8,8 @@ import decord
 import numpy as np
 import pytest
 
-from processing.media_io_tacfn import read_audio_head, read_landmark_csv, read_video_frames
+from processing.frame_boxes_tacfn import read_landmark_csv
+from processing.media_io_tacfn import read_audio_head, read_video_frames
 from tests import media
 from tests.processing.conftest import FPS, NUM_FRAMES
 

@@ -11,6 +11,7 @@ import torch
 from safetensors.numpy import save_file
 from transformers import AutoFeatureExtractor, AutoProcessor, AutoVideoProcessor
 
+import modeling_tacfn  # noqa: F401  (registers the processors with the Auto classes, for remote code)
 from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
 from processing.media_io_tacfn import read_audio_head
 from tests import media
@@ -235,6 +236,7 @@ def test_save_and_load_round_trip_every_setting_in_process(tmp_path, box_clip):
         "feature_extraction_tacfn.py",
         "video_processing_tacfn.py",
         "media_io_tacfn.py",
+        "frame_boxes_tacfn.py",
     }
     assert code_files <= {path.name for path in tmp_path.iterdir()}
     for loaded in (TACFNProcessor.from_pretrained(tmp_path), AutoProcessor.from_pretrained(tmp_path)):

@@ -8,13 +8,8 @@ import torchvision
 from transformers.image_utils import SizeDict
 
 from processing import TACFNVideoProcessor
-from processing.media_io_tacfn import LandmarkTrack
-from processing.video_processing_tacfn import (
-    _sample_augment_window,
-    detect_face_box,
-    match_landmark_rows,
-    sample_frame_indices,
-)
+from processing.frame_boxes_tacfn import LandmarkTrack, detect_face_box, match_landmark_rows
+from processing.video_processing_tacfn import _augment_window, sample_frame_indices
 from tests import media
 from tests.processing.conftest import BOX_COLOUR, FPS, NUM_FRAMES
 
@@ -186,7 +181,7 @@ def test_augmentation_window_follows_torchvision_random_resized_crop():
             image, [0.8, 1.4], [3 / 4, 4 / 3]
         )
         torch.manual_seed(seed)
-        window = _sample_augment_window(settings)
+        window = _augment_window(settings)
         np.testing.assert_allclose(window, (left / 224, top / 224, width / 224, height / 224))
 
 

@@ -73,7 +73,7 @@ def test_a_video_without_audio_gets_silence_only_when_allowed(processor, corpus)
     with pytest.warns(UserWarning, match=r"video_only.mp4' has no audio track .*using silence"):
         outputs = processor(videos=case.video, require_audio=False)
     extractor = processor.feature_extractor
-    silence = extractor.extract(np.zeros(3 * extractor.sampling_rate, dtype=np.float32), extractor.sampling_rate)
+    silence = extractor(np.zeros(3 * extractor.sampling_rate, dtype=np.float32), sampling_rate=extractor.sampling_rate)["input_features"][0]
     np.testing.assert_array_equal(outputs["input_features"][0].numpy(), silence.astype(np.float32))
     # the frames are those of the good clip, which was encoded from the same pictures
     torch.testing.assert_close(outputs["pixel_values_videos"], processor(videos=corpus.good)["pixel_values_videos"])

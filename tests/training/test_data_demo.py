@@ -12,7 +12,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from processing import TACFNFeatureExtractor
-from processing.media_io_tacfn import read_audio_head, read_landmark_csv
+from processing.frame_boxes_tacfn import read_landmark_csv
+from processing.media_io_tacfn import read_audio_head
 from training.data.demo import FPS, NUM_FRAMES, SAMPLE_RATE, demo_clip_names, main, write_demo_ravdess
 from processing.media_io_tacfn import probe_media
 from processing.media_writing import OPENFACE_COLUMNS

@@ -1,7 +1,7 @@
 """IEMOCAP preparation on a generated `IEMOCAP_full_release` tree (EmoEvaluation files with annotator lines, labels
 outside the 4 classes and an unknown one, a malformed line, missing and damaged wavs, a missing dialog video, an
-utterance past the end of its video), the speaker's half of the dialog video, the utterance audio, the command line and
-the leave-one-session-out folds."""
+utterance past the end of its video), the speaker's half of the dialog video and the utterance audio through the
+processor, the command line and the leave-one-session-out folds."""
 
 import json
 import os
@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from datasets import load_from_disk
 
+from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
+from processing.media_io_tacfn import read_audio_head
 from tests import media
 from training.data.iemocap import (
     IEMOCAP_EMOTIONS,
@@ -17,8 +19,7 @@ from training.data.iemocap import (
     main,
     parse_emo_evaluation,
     prepare_iemocap,
-    read_speaker_frames,
-    read_utterance_audio,
+    processor_inputs,
     speaker_side,
 )
 from hub_configs.presets import MODEL_PRESETS
@@ -146,10 +147,11 @@ def test_keeps_the_four_class_utterances_and_reports_the_rest(prepared):
         "Ses01M_script01_1_M001", "Ses01M_script01_1_F002", "Ses01M_script01_1_M002",
         "Ses02F_impro02_F000", "Ses02F_impro02_M000", "Ses04F_impro01_F000",
     }  # fmt: skip
-    assert "missing or empty" in reasons["Ses01M_script01_1_M001"]
+    assert "Ses01M_script01_1_M001.wav' does not exist" in reasons["Ses01M_script01_1_M001"]
     assert "utterance audio" in reasons["Ses01M_script01_1_F002"]
     assert "after the end of its dialog video (6.00 s)" in reasons["Ses01M_script01_1_M002"]
-    assert reasons["Ses02F_impro02_F000"].startswith("dialog video:") and "missing" in reasons["Ses02F_impro02_F000"]
+    missing_video = reasons["Ses02F_impro02_F000"]
+    assert missing_video.startswith("dialog video:") and "Ses02F_impro02.avi' does not exist" in missing_video
     assert "not an utterance of dialog Ses03M_impro09" in reasons["Ses04F_impro01_F000"]
     assert [item["message"][:7] for item in report.warnings] == ["line 43"]
     assert report.counts["emotion"] == {"neutral": 6, "happy": 11, "angry": 6, "sad": 5}
@@ -198,18 +200,36 @@ def band_indices(frames: np.ndarray) -> np.ndarray:
     return np.round(frames[:, 2:14].mean(axis=(1, 2, 3)) / 4).astype(int)
 
 
+def raw_processor(num_frames: int) -> TACFNProcessor:
+    """A processor that gives the sampled frames of the speaker's 64x64 half unchanged (no crop, scaling or
+    normalisation)."""
+    raw = {"do_face_crop": False, "do_rescale": False, "do_normalize": False}
+    video_processor = TACFNVideoProcessor(num_frames=num_frames, size={"height": 64, "width": 64}, **raw)
+    return TACFNProcessor(TACFNFeatureExtractor(), video_processor)
+
+
+def speaker_frames(row: dict, num_frames: int, **overrides) -> np.ndarray:
+    """The frames the processor gives for an utterance, as (num_frames, 64, 64, 3) pixel values in 0..255."""
+    inputs = {**processor_inputs(row), **overrides}
+    return raw_processor(num_frames)(**inputs)["pixel_values_videos"][0].permute(0, 2, 3, 1).numpy()
+
+
 def test_speaker_frames_come_from_the_speakers_half_during_the_utterance(prepared):
     dataset, _ = prepared
     rows = {row["utterance"]: row for row in dataset}
 
-    female = read_speaker_frames(rows["Ses01F_impro01_F000"], 5)
-    assert female.shape == (5, 64, 64, 3) and female.dtype == np.uint8
+    female = speaker_frames(rows["Ses01F_impro01_F000"], 5)
+    assert female.shape == (5, 64, 64, 3) and np.array_equal(female, female.round())
+    # the left half is the box (0, 0, 64, 64) of the 128x64 frame, unscaled
+    left_box = speaker_frames(rows["Ses01F_impro01_F000"], 5, frame_region=(0, 0, 64, 64))
+    np.testing.assert_array_equal(female, left_box)
     # the body of the frame below the band is the left half's red
     np.testing.assert_allclose(female[:, 24:].mean(axis=(0, 1, 2)), LEFT_COLOUR, atol=6)
     # frames shown at 0.5, 0.7, 0.9, 1.1, 1.3 s
     np.testing.assert_allclose(band_indices(female), [5, 7, 9, 11, 13], atol=1)
 
-    male = read_speaker_frames(rows["Ses01F_impro01_M000"], 4)
+    male = speaker_frames(rows["Ses01F_impro01_M000"], 4)
+    np.testing.assert_array_equal(male, speaker_frames(rows["Ses01F_impro01_M000"], 4, frame_region=(64, 0, 128, 64)))
     np.testing.assert_allclose(male[:, 24:].mean(axis=(0, 1, 2)), RIGHT_COLOUR, atol=6)
     np.testing.assert_allclose(band_indices(male), [16, 18, 21, 23], atol=1)
 
@@ -218,26 +238,30 @@ def test_frames_after_the_end_of_the_video_repeat_its_last_frame(prepared):
     dataset, _ = prepared
     row = next(row for row in dataset if row["utterance"] == "Ses05F_impro01_M003")
     # 5.6 .. 6.3 s in a 6 s video: the last two times lie after its last frame (5.9 s)
-    indices = band_indices(read_speaker_frames(row, 7))
+    indices = band_indices(speaker_frames(row, 7))
     np.testing.assert_allclose(indices, [56, 57, 58, 59, 59, 59, 59], atol=1)
 
     beyond = {**row, "start": 7.0, "end": 8.0}
-    with pytest.raises(ValueError, match="Ses05F_impro01_M003.*ends at 6.00 s"):
-        read_speaker_frames(beyond, 4)
-    with pytest.raises(ValueError, match="end > start"):
-        read_speaker_frames({**row, "end": row["start"]}, 4)
+    with pytest.raises(ValueError, match=r"Ses05F_impro01.avi' ends at 6.00 s, before the frame asked for at 7.75 s"):
+        speaker_frames(beyond, 4)
+    with pytest.raises(ValueError, match=r"video_start < video_end .*got \[5.6, 5.6\]"):
+        speaker_frames({**row, "end": row["start"]}, 4)
 
 
 def test_utterance_audio_is_the_wav(prepared):
     dataset, _ = prepared
     row = next(row for row in dataset if row["utterance"] == "Ses03F_impro01_F001")
-    audio, sampling_rate = read_utterance_audio(row)
+    audio, sampling_rate = read_audio_head(row["audio_path"], 10.0)
     assert sampling_rate == SAMPLE_RATE and audio.dtype == np.float32
     expected = utterance_tone("Ses03F_impro01", "F001", row["end"] - row["start"])
     np.testing.assert_allclose(audio, expected, atol=1 / 32767)
+    # the processor's audio input is the MFCC of that wav
+    features = raw_processor(4)(**processor_inputs(row))["input_features"][0].numpy()
+    reference = TACFNFeatureExtractor()(audio, sampling_rate=SAMPLE_RATE)["input_features"][0]
+    np.testing.assert_allclose(features, reference, atol=1e-4)
 
-    with pytest.raises(ValueError, match="cannot be read"):
-        read_utterance_audio({"audio_path": str(row["video_path"])})
+    with pytest.raises(ValueError, match=r"Ses03F_impro01.avi' has no audio track"):
+        raw_processor(4)(**{**processor_inputs(row), "audio": row["video_path"]})
 
 
 def test_emo_evaluation_parser_skips_annotator_lines(tree):

@@ -1,5 +1,6 @@
 """IEMOCAP as a `datasets.Dataset` of labelled utterances (4-class setting), its leave-one-session-out folds, and the
-readers that turn a row into the speaker's video frames and the utterance's audio.
+processor arguments that turn a row into model inputs (the speaker's half of the dialog video during the utterance,
+and the utterance's wav).
 
 `IEMOCAP_full_release/Session1..5` each hold two actors (one female, one male) in dialogs named like
 `Ses01F_impro01` (the letter after the session number says which actor wears the motion-capture markers). Labels are
@@ -39,14 +40,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
-import numpy as np
-import soundfile
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from tqdm.auto import tqdm
 
 from hub_configs.datasets import DATASETS, IEMOCAP_EMOTIONS
-from processing.media_io_tacfn import MediaInfo, probe_media
+from processing.media_io_tacfn import WINDOW_END_TOLERANCE, MediaInfo, probe_media
 
 from .preparation import PreparationReport, add_output_arguments, save_prepared, split_by_group
 
@@ -57,8 +55,6 @@ NUM_SESSIONS = DATASETS["iemocap"].num_folds  # leave-one-session-out: one fold 
 PROTOCOLS = ("published", "clean")
 SIDES = ("left", "right")
 GENDERS = ("male", "female")
-# seconds an utterance may end after the end of its dialog video (the last frame is then repeated)
-VIDEO_END_TOLERANCE = 0.5
 
 TURN_PATTERN = re.compile(
     r"\[\s*(?P<start>\d+(?:\.\d*)?)\s*-\s*(?P<end>\d+(?:\.\d*)?)\s*\]\s+(?P<utterance>\S+)\s+(?P<label>\S+)\s+"
@@ -273,7 +269,7 @@ def _utterance_problem(turn: Turn, audio_path: Path, video: MediaInfo) -> str | 
     """Why an utterance cannot be used (its time span, its wav file, its place in the video), or `None`."""
     if not turn.end > turn.start:
         return f"empty time span [{turn.start} - {turn.end}]"
-    if turn.end > video.duration + VIDEO_END_TOLERANCE:
+    if turn.end > video.duration + WINDOW_END_TOLERANCE:
         return f"ends at {turn.end:.2f} s, after the end of its dialog video ({video.duration:.2f} s)"
     try:
         probe_media(audio_path, require_video=False, require_audio=True)
@@ -303,88 +299,23 @@ def _row(turn: Turn, session: int, dialog: str, speaker: str, side: str, audio_p
     }
 
 
-def read_utterance_audio(row: Mapping) -> tuple[np.ndarray, int]:
-    """The utterance's audio as mono float32 (the mean of its channels), shape (samples,), and its sampling rate.
+def processor_inputs(row: Mapping) -> dict:
+    """The `TACFNProcessor` arguments of an utterance: the dialog video with the utterance's time window and the
+    speaker's half of the frame, and the utterance's wav, so that `processor(**processor_inputs(row))` gives the
+    model inputs training uses.
 
     Args:
-        row: A data set row (needs `audio_path`).
+        row: A data set row (needs `video_path`, `audio_path`, `start`, `end` and `speaker_side`, a class id or
+            `"left"` / `"right"`).
     """
-    path = row["audio_path"]
-    try:
-        # (samples, channels) -> (samples,)
-        samples, sampling_rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
-        raise ValueError(f"utterance audio {path} cannot be read: {error}") from error
-    return samples.mean(axis=1), sampling_rate
-
-
-def read_speaker_frames(row: Mapping, num_frames: int) -> np.ndarray:
-    """The speaker's half of `num_frames` frames of the dialog video, spread evenly over the utterance.
-
-    Frame i is the frame shown at `start + i * (end - start) / num_frames`, as the published sampling of a clip.
-
-    Args:
-        row: A data set row (needs `video_path`, `start`, `end`, `speaker_side` (a class id or `"left"` / `"right"`)
-            and `utterance`).
-        num_frames: Frames to return.
-
-    Returns:
-        uint8 RGB frames of shape (num_frames, height, width // 2, 3) (the right half gets the extra column of an odd
-        width).
-    """
-    if num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1, got {num_frames}.")
-    path, start, end = row["video_path"], float(row["start"]), float(row["end"])
     side = row["speaker_side"] if isinstance(row["speaker_side"], str) else SIDES[row["speaker_side"]]
-    if side not in SIDES or not end > start:
-        raise ValueError(
-            f"utterance {row['utterance']}: needs a side in {SIDES} and end > start, got {side!r}, [{start}, {end}]."
-        )
-    times = start + np.arange(num_frames) * (end - start) / num_frames
-    try:
-        with av.open(path) as container:
-            if not container.streams.video:
-                raise ValueError(f"dialog video {path} has no video stream.")
-            images = _frames_at(
-                container, container.streams.video[0], times, f"utterance {row['utterance']} in {path}"
-            )
-    except av.error.FFmpegError as error:
-        raise ValueError(f"dialog video {path} cannot be decoded for utterance {row['utterance']}: {error}") from error
-    half = images[0].shape[1] // 2
-    # (frames, height, width, 3) -> (frames, height, half width, 3)
-    return np.stack([image[:, :half] if side == "left" else image[:, half:] for image in images])
-
-
-def _frames_at(container, stream, times: np.ndarray, name: str) -> list[np.ndarray]:
-    """The RGB frame shown at each of the increasing `times` (seconds), decoding from the keyframe before the first.
-
-    Times up to `VIDEO_END_TOLERANCE` after the last frame get the last frame; `ValueError` (naming `name`) when the
-    video ends earlier.
-    """
-    stream.codec_context.thread_count = 1
-    rate = stream.average_rate or stream.guessed_rate
-    frame_duration = 1.0 / float(rate) if rate else 0.04
-    # frame times count from the stream's start, utterance times from the dialog's
-    stream_start = (stream.start_time or 0) * float(stream.time_base)
-    container.seek(int((times[0] + stream_start) / float(stream.time_base)), stream=stream, backward=True)
-    chosen, last_frame, shown_until = [], None, None
-    for frame in container.decode(stream):
-        if frame.time is None:
-            continue
-        last_frame, shown_until = frame, frame.time - stream_start + frame_duration
-        if times[len(chosen)] >= shown_until:
-            continue
-        image = frame.to_ndarray(format="rgb24")
-        while len(chosen) < len(times) and times[len(chosen)] < shown_until:
-            chosen.append(image)
-        if len(chosen) == len(times):
-            return chosen
-    # the video ended first: `shown_until` is now its end
-    if last_frame is None or times[-1] > shown_until + VIDEO_END_TOLERANCE:
-        ending = "has no frames" if last_frame is None else f"ends at {shown_until:.2f} s"
-        raise ValueError(f"{name}: the video {ending}, before the utterance's frame at {times[-1]:.2f} s.")
-    # its last frame stands in for the times after its end
-    return chosen + [last_frame.to_ndarray(format="rgb24")] * (len(times) - len(chosen))
+    return {
+        "videos": row["video_path"],
+        "audio": row["audio_path"],
+        "video_start": float(row["start"]),
+        "video_end": float(row["end"]),
+        "frame_region": side,
+    }
 
 
 def iemocap_fold_split(dataset: Dataset, protocol: str = "published", fold: int = 0) -> DatasetDict:

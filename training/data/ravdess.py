@@ -33,7 +33,8 @@ from tqdm.auto import tqdm
 
 from hub_configs.datasets import DATASETS
 from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
-from processing.media_io_tacfn import probe_media, read_landmark_csv_header
+from processing.frame_boxes_tacfn import read_landmark_csv_header
+from processing.media_io_tacfn import probe_media
 
 from .preparation import PreparationReport, add_output_arguments, save_prepared, split_by_group
 
