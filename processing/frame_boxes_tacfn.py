@@ -99,7 +99,7 @@ def read_landmark_csv_header(path: str) -> dict[str, int]:
     missing = [name for name in LANDMARK_COLUMNS if name not in column]
     if missing:
         raise ValueError(
-            f"landmark CSV {path!r} lacks the OpenFace 2-D landmark columns {_summarise(missing)} "
+            f"landmark CSV {path!r} lacks the OpenFace 2-D landmark columns {_shorten_column_list(missing)} "
             f"(found {len(header)} columns starting {header[:5]})."
         )
     return column
@@ -116,7 +116,7 @@ def _load_csv_columns(path: str, indices: list) -> np.ndarray:
     return values
 
 
-def _summarise(names: list) -> str:
+def _shorten_column_list(names: list) -> str:
     """Short printable list of column names: the first few and how many more."""
     shown = ", ".join(names[:4])
     return f"[{shown}, ... {len(names) - 4} more]" if len(names) > 4 else f"[{shown}]"
