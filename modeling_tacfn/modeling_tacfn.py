@@ -42,7 +42,8 @@ class TACFNModelOutput(ModelOutput):
             The audio encoder's output sequence flattened channel-major (index = channel * steps + step).
         attentions (`torch.FloatTensor` of shape `(batch_size, time, height, width)`, *optional*):
             The fusion weights alpha over the video feature map (fused model only), returned with
-            `output_attentions=True`: Transformers' `attentions` field carries TACFN's fusion weights.
+            `output_attentions=True`: Transformers' `attentions` field carries TACFN's fusion weights (the selection
+            Transformer's own attention is not returned).
         video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
             The video stem's output and each stage's output, `(batch_size, channels, time, height, width)`, returned
             with `output_hidden_states=True`.
