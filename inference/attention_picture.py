@@ -1,4 +1,5 @@
-"""The attention picture: the face frames a TACFN model saw, with the audio-driven fusion weights alpha laid over them.
+"""The attention picture: the face frames a TACFN model saw, with the audio-driven fusion weights alpha laid over them
+(the model returns them as `attentions` with `output_attentions=True`, the pipeline as `"fusion_weights"`).
 
 One row per time slice of the video feature map (2 for the published 30-frame model): the frames that slice covers,
 each with alpha of that slice upsampled to the frame size and shown as a heat overlay (transparent where alpha is low),

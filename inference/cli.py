@@ -6,9 +6,9 @@
 
 `predict` prints a table (or, with `--json`, one JSON object per line) with the top emotions of every clip; files that
 cannot be read are reported and skipped, the others are still predicted, and the exit code is then 1. `--heatmap DIR`
-writes the attention picture of every clip to DIR. `--landmarks-dir DIR` crops faces by the OpenFace landmark CSV of
-each clip (same stem, as RAVDESS's FacialTracking files) instead of the face detector. `demo` serves the web demo
-(Gradio) on this machine.
+writes the attention picture (the fusion weights over the face frames) of every clip to DIR. `--landmarks-dir DIR`
+crops faces by the OpenFace landmark CSV of each clip (same stem, as RAVDESS's FacialTracking files) instead of the face
+detector. `demo` serves the web demo (Gradio) on this machine.
 """
 
 import argparse

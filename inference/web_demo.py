@@ -1,5 +1,6 @@
 """The TACFN web demo (Gradio): upload a talking-face clip or pick a demo clip, see the predicted emotions as a bar
-chart and the attention picture. Served by `tacfn demo --model DIR` and by `app.py` (a Hugging Face Space)."""
+chart and the attention picture (the fusion weights over the face frames). Served by `tacfn demo --model DIR` and by
+`app.py` (a Hugging Face Space)."""
 
 import os
 import tempfile
@@ -24,8 +25,8 @@ DESCRIPTION = """\
 # TACFN: emotion from a talking face
 
 Upload a short clip of one person speaking (mp4, avi, mov, mkv; about 3 seconds) or pick a demo clip, then press
-**Recognise emotion**. The model looks at the face frames and listens to the voice; the attention picture shows where
-in the face frames the voice directed the model's attention (the fusion weights α, one row per time slice).
+**Recognise emotion**. The model looks at the face frames and listens to the voice; the attention picture shows its
+fusion weights α: where in the face frames the voice directed the model's look, one row per time slice.
 """
 # system fonts only: the page must not need to fetch fonts from the internet
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
@@ -102,7 +103,7 @@ def build_demo(classifier: TACFNAudioVisualClassificationPipeline, example_clips
             with gr.Column():
                 emotions = gr.Label(label="Emotion", num_top_classes=num_labels, elem_id="emotion")
         picture = gr.Image(
-            label="Attention picture: where the voice directed the model's look",
+            label="Attention picture: the fusion weights α, where the voice directed the model's look",
             type="numpy",
             elem_id="attention-picture",
         )

@@ -4,7 +4,8 @@ from transformers import PretrainedConfig
 
 
 RAVDESS_EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
-MODALITIES = ("both", "video", "audio")
+# the encoders a model is built with (`TACFNConfig.modality`): the fused model, or one encoder alone
+MODEL_MODALITIES = ("both", "video", "audio")
 FUSION_SOFTMAX_SCOPES = ("spacetime", "space")
 
 
@@ -193,8 +194,8 @@ class TACFNConfig(PretrainedConfig):
         return conv_output_length(length, third, padding=self.audio_padding)
 
     def _validate_architecture(self) -> None:
-        if self.modality not in MODALITIES:
-            raise ValueError(f"modality must be one of {MODALITIES}, got {self.modality!r}.")
+        if self.modality not in MODEL_MODALITIES:
+            raise ValueError(f"modality must be one of {MODEL_MODALITIES}, got {self.modality!r}.")
         if self.fusion_softmax not in FUSION_SOFTMAX_SCOPES:
             raise ValueError(f"fusion_softmax must be one of {FUSION_SOFTMAX_SCOPES}, got {self.fusion_softmax!r}.")
         self._validate_video_encoder()

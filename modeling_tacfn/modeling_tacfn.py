@@ -10,7 +10,8 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_layers import GradientCheckpointingLayer
-from transformers.utils import ModelOutput
+from transformers.processing_utils import Unpack
+from transformers.utils import ModelOutput, TransformersKwargs, can_return_tuple
 
 from .configuration_tacfn import TACFNConfig
 
@@ -28,17 +29,21 @@ class TACFNModelOutput(ModelOutput):
     Outputs of [`TACFNModel`].
 
     Args:
+        last_hidden_state (`torch.FloatTensor`):
+            The last encoder output: the video encoder's last feature map `(batch_size, channels, time, height, width)`,
+            reinforced by the fusion weights in the fused model; for an audio-only model the audio encoder's output
+            `(batch_size, channels, steps)`.
         pooler_output (`torch.FloatTensor` of shape `(batch_size, config.hidden_size)`):
             The clip representation the classifier sees: `[video_embeds ; audio_embeds]` for the fused model, one of
             them for a unimodal model.
-        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, channels, time, height, width)`, *optional*):
-            The video encoder's last feature map, reinforced by the audio-driven fusion weights in the fused model.
         video_embeds (`torch.FloatTensor` of shape `(batch_size, config.video_hidden_sizes[-1])`, *optional*):
-            `last_hidden_state` averaged over time, height and width.
+            The (reinforced) video feature map averaged over time, height and width.
         audio_embeds (`torch.FloatTensor` of shape `(batch_size, config.audio_hidden_sizes[-1] * steps)`, *optional*):
             The audio encoder's output sequence flattened channel-major (index = channel * steps + step).
         attentions (`torch.FloatTensor` of shape `(batch_size, time, height, width)`, *optional*):
-            The fusion weights alpha over the video feature map, returned with `output_attentions=True`.
+            The fusion weights alpha over the video feature map (fused model only), returned with
+            `output_attentions=True`: Transformers' `attentions` field carries TACFN's fusion weights (the selection
+            Transformer's own attention is not returned).
         video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
             The video stem's output and each stage's output, `(batch_size, channels, time, height, width)`, returned
             with `output_hidden_states=True`.
@@ -47,8 +52,8 @@ class TACFNModelOutput(ModelOutput):
             `output_hidden_states=True`.
     """
 
-    pooler_output: torch.FloatTensor | None = None
     last_hidden_state: torch.FloatTensor | None = None
+    pooler_output: torch.FloatTensor | None = None
     video_embeds: torch.FloatTensor | None = None
     audio_embeds: torch.FloatTensor | None = None
     attentions: torch.FloatTensor | None = None
@@ -67,7 +72,7 @@ class TACFNAudioVisualClassifierOutput(ModelOutput):
         logits (`torch.FloatTensor` of shape `(batch_size, config.num_labels)`):
             Scores before softmax (or sigmoid for multi-label problems).
         attentions, video_hidden_states, audio_hidden_states:
-            As in [`TACFNModelOutput`].
+            As in [`TACFNModelOutput`] (`attentions` holds the fusion weights).
     """
 
     loss: torch.FloatTensor | None = None
@@ -272,7 +277,7 @@ class TACFNAdaptiveFusion(nn.Module):
 
 
 class TACFNPreTrainedModel(PreTrainedModel):
-    config_class = TACFNConfig
+    config: TACFNConfig
     base_model_prefix = "tacfn"
     main_input_name = "pixel_values_videos"
     input_modalities = ("video", "audio")
@@ -337,56 +342,55 @@ class TACFNModel(TACFNPreTrainedModel):
         self.fusion = TACFNAdaptiveFusion(config) if config.modality == "both" else None
         self.post_init()
 
+    @can_return_tuple
     def forward(
         self,
         pixel_values_videos: torch.Tensor | None = None,
         input_features: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs,
-    ) -> TACFNModelOutput | tuple:
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> TACFNModelOutput:
         r"""
         pixel_values_videos (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
             Normalised face frames, e.g. from [`TACFNProcessor`].
         input_features (`torch.FloatTensor` of shape `(batch_size, num_mfcc, num_audio_frames)`):
             MFCC of the clip's audio, e.g. from [`TACFNProcessor`].
         output_attentions (`bool`, *optional*):
-            Return the fusion weights alpha (fused model only).
+            Return the fusion weights alpha as `attentions` (fused model only). Defaults to `config.output_attentions`.
         output_hidden_states (`bool`, *optional*):
-            Return every encoder stage's output.
+            Return every encoder stage's output. Defaults to `config.output_hidden_states`.
         """
-        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
-        output_hidden_states = (
-            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
-        )
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if output_attentions is None:
+            output_attentions = self.config.output_attentions
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
         check_inputs(self.config, pixel_values_videos, input_features)
 
-        video_maps = audio_blocks = video_map = video_embeds = audio_embeds = weights = None
+        video_maps = audio_blocks = video_embeds = audio_embeds = weights = None
         if self.audio_encoder is not None:
             audio_blocks = self.audio_encoder(input_features.to(self.audio_encoder.conv1.weight.dtype))
+            last_hidden_state = audio_blocks[-1]
             audio_embeds = audio_blocks[-1].flatten(1)  # (batch, channels, steps) -> (batch, channels * steps)
         if self.video_encoder is not None:
-            pixels = pixel_values_videos.to(self.video_encoder.stem.convolution.weight.dtype)
-            video_maps = self.video_encoder(pixels)
-            video_map = video_maps[-1]
+            video_maps = self.video_encoder(pixel_values_videos.to(self.video_encoder.stem.convolution.weight.dtype))
+            last_hidden_state = video_maps[-1]
             if self.fusion is not None:
                 # (batch, channels, steps) -> (batch, steps, channels)
-                video_map, weights = self.fusion(video_map, audio_blocks[-1].transpose(1, 2))
-            video_embeds = video_map.mean(dim=(2, 3, 4))  # (batch, channels, time, height, width) -> (batch, channels)
+                last_hidden_state, weights = self.fusion(last_hidden_state, audio_blocks[-1].transpose(1, 2))
+            # (batch, channels, time, height, width) -> (batch, channels)
+            video_embeds = last_hidden_state.mean(dim=(2, 3, 4))
         pooler_output = torch.cat([embeds for embeds in (video_embeds, audio_embeds) if embeds is not None], dim=1)
 
-        output = TACFNModelOutput(
+        return TACFNModelOutput(
+            last_hidden_state=last_hidden_state,
             pooler_output=pooler_output,
-            last_hidden_state=video_map,
             video_embeds=video_embeds,
             audio_embeds=audio_embeds,
             attentions=weights if output_attentions else None,
             video_hidden_states=video_maps if output_hidden_states else None,
             audio_hidden_states=audio_blocks if output_hidden_states else None,
         )
-        return output if return_dict else output.to_tuple()
 
 
 class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
@@ -394,12 +398,14 @@ class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
 
     def __init__(self, config: TACFNConfig):
         super().__init__(config)
-        self.num_labels = config.num_labels
+        # the class name matches no entry of Transformers' LOSS_MAPPING; its loss is that of every video classifier
+        self.loss_type = "ForVideoClassification"
         self.tacfn = TACFNModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
+    @can_return_tuple
     def forward(
         self,
         pixel_values_videos: torch.Tensor | None = None,
@@ -407,17 +413,17 @@ class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
         labels: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs,
-    ) -> TACFNAudioVisualClassifierOutput | tuple:
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> TACFNAudioVisualClassifierOutput:
         r"""
         pixel_values_videos, input_features, output_attentions, output_hidden_states:
             As in [`TACFNModel`].
         labels (`torch.LongTensor` of shape `(batch_size,)` or `torch.FloatTensor` of shape `(batch_size, num_labels)`):
-            Class indices for single-label classification, multi-hot targets for `problem_type="multi_label_classification"`,
-            or values for regression when `num_labels == 1`.
+            Class indices for single-label classification, multi-hot targets for
+            `problem_type="multi_label_classification"`, or values for regression when `num_labels == 1`. The loss is
+            Transformers' classification loss: cross-entropy, binary cross-entropy or mean squared error by
+            `config.problem_type` (inferred from `num_labels` and the labels' dtype when unset).
         """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.tacfn(
             pixel_values_videos,
             input_features,
@@ -426,32 +432,14 @@ class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
             return_dict=True,
         )
         logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, hidden) -> (batch, num_labels)
-        loss = self.compute_loss(logits, labels) if labels is not None else None
-        output = TACFNAudioVisualClassifierOutput(
+        loss = self.loss_function(labels, logits, self.config, **kwargs) if labels is not None else None
+        return TACFNAudioVisualClassifierOutput(
             loss=loss,
             logits=logits,
             attentions=outputs.attentions,
             video_hidden_states=outputs.video_hidden_states,
             audio_hidden_states=outputs.audio_hidden_states,
         )
-        return output if return_dict else output.to_tuple()
-
-    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy, binary cross-entropy or mean squared error, chosen by `config.problem_type` (inferred from
-        `num_labels` and the labels' dtype when unset, as Transformers' classification heads do)."""
-        labels = labels.to(logits.device)
-        if self.config.problem_type is None:
-            if self.num_labels == 1:
-                self.config.problem_type = "regression"
-            elif labels.dtype in (torch.long, torch.int):
-                self.config.problem_type = "single_label_classification"
-            else:
-                self.config.problem_type = "multi_label_classification"
-        if self.config.problem_type == "regression":
-            return F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
-        if self.config.problem_type == "single_label_classification":
-            return F.cross_entropy(logits, labels.view(-1))
-        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
 __all__ = ["TACFNPreTrainedModel", "TACFNModel", "TACFNForAudioVisualClassification"]

@@ -155,14 +155,15 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
     Returns, per clip, the `top_k` labels as `[{"label": str, "score": float}, ...]`, best first; with
     `return_fusion_weights=True` a dict `{"predictions": that list, "fusion_weights": np.ndarray (time, height, width),
     "frames": np.ndarray uint8 (frames, height, width, 3)}`: the audio-driven fusion weights alpha over the video
-    feature map and the face frames the model saw, for drawing the attention picture.
+    feature map (the model's `attentions` output) and the face frames the model saw, for drawing the attention
+    picture (the fusion weights laid over the face frames).
 
     Call arguments (also accepted when building the pipeline):
         top_k (`int`, *optional*, defaults to 5): Labels returned per clip, at most the model's number of labels.
         function_to_apply (`str`, *optional*): `"softmax"`, `"sigmoid"` or `"none"`; by default softmax, sigmoid for
             multi-label models and none for regression, as in the built-in classification pipelines.
-        return_fusion_weights (`bool`, *optional*, defaults to `False`): Also return alpha and the frames (fused
-            models only).
+        return_fusion_weights (`bool`, *optional*, defaults to `False`): Also return the fusion weights alpha and the
+            frames (fused models only).
         require_audio (`bool`, *optional*, defaults to `True`): With `False`, a clip without audio gets silence and a
             warning instead of a `ValueError`.
     """

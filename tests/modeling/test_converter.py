@@ -432,6 +432,15 @@ def add_stray_tensors(state_dict):
     state_dict["bn4.weight"] = torch.zeros(64)
 
 
+def drop_a_batch_counter(state_dict):
+    del state_dict["bn2.num_batches_tracked"]
+
+
+def add_tensor_inside_a_known_block(state_dict):
+    # `bn1.` is in the layout, so this renames onto the model, which has no such tensor
+    state_dict["bn1.scale"] = torch.ones(32)
+
+
 REFUSALS = {
     "wrong shape": (
         "multimodal",
@@ -450,6 +459,14 @@ REFUSALS = {
         "--audio-checkpoint",
         add_stray_tensors,
         ["2 unexpected", "conv4.weight", "bn4.weight"],
+    ),
+    # torch's BatchNorm fills in a missing counter for state dicts of old PyTorch versions; the converter does not
+    "missing batch counter": ("mfccNet", "--audio-checkpoint", drop_a_batch_counter, ["1 missing: bn2.num_batches_tracked"]),
+    "unexpected key in a known block": (
+        "mfccNet",
+        "--audio-checkpoint",
+        add_tensor_inside_a_known_block,
+        ["1 unexpected: bn1.scale"],
     ),
 }
 

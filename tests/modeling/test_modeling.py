@@ -192,6 +192,51 @@ def test_multi_label_loss_is_binary_cross_entropy(tiny_config):
     torch.testing.assert_close(outputs.loss, F.binary_cross_entropy_with_logits(outputs.logits, labels))
 
 
+def test_regression_loss_is_mean_squared_error(tiny_config):
+    config = TACFNConfig(**{**tiny_config.to_diff_dict(), "num_labels": 1})
+    model = TACFNForAudioVisualClassification(config).eval()
+    labels = torch.tensor([0.5, -1.0, 2.0])
+    outputs = model(**random_inputs(config, batch_size=3), labels=labels)
+    torch.testing.assert_close(outputs.loss, F.mse_loss(outputs.logits.squeeze(-1), labels))
+    assert model.config.problem_type == "regression"
+
+
+def test_loss_is_normalised_by_the_trainers_item_count(tiny_config):
+    # Trainer passes `num_items_in_batch` (the labels of every accumulated batch) so that gradient accumulation and
+    # several processes average over all clips: the loss is then the summed cross-entropy over that count
+    model = TACFNForAudioVisualClassification(tiny_config).eval()
+    labels = torch.tensor([3, 0])
+    outputs = model(**random_inputs(tiny_config, batch_size=2), labels=labels, num_items_in_batch=torch.tensor(8))
+    torch.testing.assert_close(outputs.loss, F.cross_entropy(outputs.logits, labels, reduction="sum") / 8)
+
+
+def test_outputs_as_tuples_put_last_hidden_state_first(tiny_config):
+    model = TACFNForAudioVisualClassification(tiny_config).eval()
+    inputs, labels = random_inputs(tiny_config, batch_size=2), torch.tensor([1, 2])
+    with torch.no_grad():
+        base = model.tacfn(**inputs)
+        base_tuple = model.tacfn(**inputs, return_dict=False)
+        head = model(**inputs, labels=labels)
+        head_tuple = model(**inputs, labels=labels, return_dict=False)
+        model.config.return_dict = False
+        from_config = model(**inputs)
+    assert list(base.keys())[0] == "last_hidden_state"
+    assert isinstance(base_tuple, tuple) and len(base_tuple) == 4  # last_hidden_state, pooler, video, audio
+    assert torch.equal(base_tuple[0], base.last_hidden_state) and torch.equal(base_tuple[1], base.pooler_output)
+    assert isinstance(head_tuple, tuple) and len(head_tuple) == 2
+    assert torch.equal(head_tuple[0], head.loss) and torch.equal(head_tuple[1], head.logits)
+    assert isinstance(from_config, tuple) and torch.equal(from_config[0], head.logits)
+
+
+def test_audio_only_last_hidden_state_is_the_audio_sequence(tiny_config):
+    model = TACFNModel(TACFNConfig(**{**tiny_config.to_diff_dict(), "modality": "audio"})).eval()
+    with torch.no_grad():
+        outputs = model(input_features=torch.randn(2, 13, 212), output_hidden_states=True)
+    assert torch.equal(outputs.last_hidden_state, outputs.audio_hidden_states[-1])
+    assert tuple(outputs.last_hidden_state.shape) == (2, 16, 26)
+    assert outputs.video_embeds is None and outputs.attentions is None
+
+
 def test_gradient_reaches_every_parameter(tiny_config):
     torch.manual_seed(0)
     model = TACFNForAudioVisualClassification(tiny_config).train()
