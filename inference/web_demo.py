@@ -47,20 +47,20 @@ def recognise(classifier: TACFNAudioVisualClassificationPipeline, video_path: st
     """
     if video_path is None:
         raise gr.Error("Upload a clip or pick a demo clip first.")
-    fused = classifier.model.config.modality == "both"
+    has_fusion = classifier.model.config.modality == "both"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             output = classifier(
-                video_path, top_k=classifier.model.config.num_labels, return_fusion_weights=fused, require_audio=False
+                video_path, top_k=classifier.model.config.num_labels, return_fusion_weights=has_fusion, require_audio=False
             )
         except ValueError as error:
             raise gr.Error(f"This clip cannot be used: {error}") from error
     for message in dict.fromkeys(str(warning.message) for warning in caught):
         gr.Warning(message)
-    predictions = output["predictions"] if fused else output
+    predictions = output["predictions"] if has_fusion else output
     scores = {item["label"]: item["score"] for item in predictions}
-    if not fused:
+    if not has_fusion:
         return scores, None
     with tempfile.TemporaryDirectory() as scratch:
         path = plot_attention_picture(

@@ -1,11 +1,12 @@
 """The main job on the embedded demo data (`make demo`): generate the synthetic RAVDESS-format tree, train the tiny
-preset fused, audio-only and video-only on the training actors, test each on held-out actors, save the fused model to
+preset on both modalities (TACFN's fusion), on audio alone and on video alone (`--modality both|audio|video`) on the
+training actors, test each on held-out actors, save the model of both modalities to
 `./tacfn-ravdess-demo`, print a per-class table and write `./tacfn-ravdess-demo/demo_report.json`.
 
     python -m training.run_demo [--data-dir demo_data] [--output-dir tacfn-ravdess-demo] [--epochs 12]
 
 The demo data are built so that each modality alone confuses pairs of emotions and only the fusion separates all eight;
-the report shows it: fused accuracy well above both unimodal runs and chance (1/8).
+the report (keyed by modality) shows it: accuracy with both modalities well above both unimodal runs and chance (1/8).
 """
 
 import argparse
@@ -21,7 +22,8 @@ from training.data.demo import write_demo_ravdess
 from training.train import DataArguments, ModelArguments, run
 
 
-RUNS = {"fused": "both", "audio_only": "audio", "video_only": "video"}
+# the runs, by `TACFNConfig.modality`: TACFN itself, then the unimodal models of the paper's first stage
+RUNS = ("both", "audio", "video")
 
 
 def training_arguments(output_dir: Path, epochs: int, seed: int) -> TrainingArguments:
@@ -50,7 +52,7 @@ def training_arguments(output_dir: Path, epochs: int, seed: int) -> TrainingArgu
 
 def per_class_table(report: dict) -> str:
     """Per-class F1 of every run side by side, then the overall accuracy."""
-    names = report["fused"]["label_names"]
+    names = report["both"]["label_names"]
     header = f"{'emotion':<10}" + "".join(f"{run:>12}" for run in RUNS)
     rows = [header, "-" * len(header)]
     for index, name in enumerate(names):
@@ -67,14 +69,14 @@ def run_demo(data_dir: Path, output_dir: Path, epochs: int, seed: int) -> dict:
     data_args = DataArguments(dataset="demo", data_dir=str(data_dir), protocol="clean", fold=5)
     report = {}
     with tempfile.TemporaryDirectory(prefix="tacfn-demo-") as scratch:
-        for run_name, modality in RUNS.items():
-            run_dir = output_dir if run_name == "fused" else Path(scratch) / run_name
-            print(f"training {run_name} ({modality}) ...", flush=True)
+        for modality in RUNS:
+            run_dir = output_dir if modality == "both" else Path(scratch) / modality
+            print(f"training modality {modality} ...", flush=True)
             result = run(ModelArguments(config="tiny", modality=modality), data_args, training_arguments(run_dir, epochs, seed))
-            report[run_name] = {**result["metrics"], "label_names": result["label_names"]}
+            report[modality] = {**result["metrics"], "label_names": result["label_names"]}
     for checkpoint in output_dir.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
-    report["chance"] = 1 / len(report["fused"]["label_names"])
+    report["chance"] = 1 / len(report["both"]["label_names"])
     (output_dir / "demo_report.json").write_text(json.dumps(report, indent=2))
     return report
 
@@ -82,14 +84,14 @@ def run_demo(data_dir: Path, output_dir: Path, epochs: int, seed: int) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=Path("demo_data"), help="where the demo tree is (re)used")
-    parser.add_argument("--output-dir", type=Path, default=Path("tacfn-ravdess-demo"), help="the fused model folder")
+    parser.add_argument("--output-dir", type=Path, default=Path("tacfn-ravdess-demo"), help="the folder of the model of both modalities")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     report = run_demo(args.data_dir, args.output_dir, args.epochs, args.seed)
     print(per_class_table(report))
-    print(f"fused model, processor and demo_report.json: {args.output_dir.resolve()}")
+    print(f"model (both modalities), processor and demo_report.json: {args.output_dir.resolve()}")
     return report
 
 
