@@ -52,7 +52,7 @@ from .preparation import PreparationReport, add_output_arguments, save_prepared,
 LABEL_CLASSES = {"neu": 0, "hap": 1, "exc": 1, "ang": 2, "sad": 3}
 IEMOCAP_LABELS = ("neu", "hap", "exc", "ang", "sad", "fru", "sur", "fea", "dis", "oth", "xxx")
 NUM_SESSIONS = DATASETS["iemocap"].num_folds  # leave-one-session-out: one fold per session
-PROTOCOLS = ("published", "clean")
+PROTOCOLS = tuple(DATASETS["iemocap"].protocols)  # published, clean
 SIDES = ("left", "right")
 GENDERS = ("male", "female")
 

@@ -47,7 +47,7 @@ GENDERS = ("male", "female")
 NUM_ACTORS = 24
 NUM_FOLDS = DATASETS["ravdess"].num_folds
 ACTORS_PER_FOLD = 4
-PROTOCOLS = ("published", "clean")
+PROTOCOLS = tuple(DATASETS["ravdess"].protocols)  # published, clean
 MEDIA_SUFFIXES = (".mp4", ".wav")
 
 FILE_NAME_PATTERN = re.compile(r"(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)")
