@@ -14,163 +14,33 @@ Conventions:
 """
 
 import os
-from fractions import Fraction
 from typing import Optional, Sequence, Union
 
-import av
 import cv2
 import numpy as np
-import soundfile
+
+from processing.media_io_tacfn import LANDMARK_COLUMNS
+from processing.media_writing import OPENFACE_2_COLUMNS, write_clip
+from processing.media_writing import write_openface_csv as write_openface_csv_file
 
 
-VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".avi": "mpeg4"}
-AUDIO_CODECS = {".mp4": "aac", ".mov": "aac", ".mkv": "aac", ".avi": "pcm_s16le"}
-AUDIO_SAMPLE_FORMATS = {"aac": "fltp", "pcm_s16le": "s16", "libmp3lame": "fltp"}
-CHANNEL_LAYOUTS = {1: "mono", 2: "stereo"}
+# the columns `write_openface_csv` fills with what they mean; the others get random numbers
+FILLED_COLUMNS = {"frame", "face_id", "timestamp", "confidence", "success", *LANDMARK_COLUMNS}
 
 
 def write_video(
-    path: Union[str, os.PathLike],
-    frames: np.ndarray,
-    fps: float = 30.0,
-    audio: Optional[np.ndarray] = None,
-    sample_rate: int = 48000,
-    video_codec: Optional[str] = None,
-    audio_codec: Optional[str] = None,
-    faststart: bool = False,
-    encoder_options: Optional[dict] = None,
+    path: Union[str, os.PathLike], frames: np.ndarray, fps: float = 30.0, audio=None, sample_rate: int = 48000, **options
 ) -> str:
-    """Encode RGB frames (and optionally audio) into a real video file.
-
-    Args:
-        path: Output file; its extension picks the container and the default codecs (`.mp4`, `.mov`, `.mkv`: H.264 +
-            AAC; `.avi`: MPEG-4 part 2 + 16-bit PCM).
-        frames: `uint8` array (num_frames, height, width, 3) in RGB order. H.264 and MPEG-4 need even width and height.
-        fps: Frame rate of the video stream; fractional rates such as 29.97 are stored as exact fractions.
-        audio: Optional float array (channels, samples) in [-1, 1], or (samples,) for mono. With `None` the file has
-            no audio track at all.
-        sample_rate: Sample rate of `audio` in Hz.
-        video_codec: Override of the video encoder name (e.g. `"mjpeg"` for an MJPEG avi).
-        audio_codec: Override of the audio encoder name (e.g. `"libmp3lame"`).
-        faststart: For mp4 / mov, put the index (moov atom) before the media data, as files prepared for streaming
-            have it; by default it follows the data.
-        encoder_options: Video encoder options; for H.264 the default `{"preset": "ultrafast", "crf": "18"}` is fast
-            to write, `{"preset": "medium"}` gives files like typical camera or ffmpeg output (B-frames, CABAC).
-
-    Returns:
-        The path as a string.
-    """
-    path = str(path)
-    extension = os.path.splitext(path)[1].lower()
-    if extension not in VIDEO_CODECS:
-        raise ValueError(
-            f"write_video: unsupported extension {extension!r} for {path}; use one of {list(VIDEO_CODECS)}"
-        )
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"write_video: frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
-    video_codec = video_codec or VIDEO_CODECS[extension]
-    audio_codec = audio_codec or AUDIO_CODECS[extension]
-
-    options = {"movflags": "faststart"} if faststart and extension in (".mp4", ".mov") else {}
-    with av.open(path, mode="w", options=options) as container:
-        video_stream = _add_video_stream(
-            container, video_codec, fps, frames.shape[2], frames.shape[1], encoder_options
-        )
-        audio_stream = None
-        if audio is not None:
-            audio = _as_channels_first(audio)
-            audio_stream = container.add_stream(audio_codec, rate=sample_rate, layout=CHANNEL_LAYOUTS[audio.shape[0]])
-        for frame in frames:
-            for packet in video_stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in video_stream.encode():
-            container.mux(packet)
-        if audio_stream is not None:
-            _encode_audio(container, audio_stream, audio, sample_rate, audio_codec)
-    return path
-
-
-def _add_video_stream(container, codec: str, fps: float, width: int, height: int, options: Optional[dict]):
-    """Add a video stream with a pixel format that `codec` accepts and the given (default: fast) encoder options."""
-    stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
-    stream.width = width
-    stream.height = height
-    stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
-    if options is not None:
-        stream.options = options
-    elif codec == "libx264":
-        stream.options = {"preset": "ultrafast", "crf": "18"}
-    return stream
-
-
-def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int, codec: str) -> None:
-    """Encode (channels, samples) float audio into `stream` in the sample format the codec needs."""
-    sample_format = AUDIO_SAMPLE_FORMATS.get(codec, "fltp")
-    layout = CHANNEL_LAYOUTS[audio.shape[0]]
-    if sample_format == "s16":
-        # packed 16-bit: (1, samples * channels) interleaved
-        interleaved = to_int16(audio).T.reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(interleaved, format="s16", layout=layout)
-    else:
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32), format="fltp", layout=layout)
-    frame.sample_rate = sample_rate
-    for packet in stream.encode(frame):
-        container.mux(packet)
-    for packet in stream.encode():
-        container.mux(packet)
-
-
-def to_int16(audio: np.ndarray) -> np.ndarray:
-    """Float samples in [-1, 1] -> 16-bit PCM, `round(x * 32767)`; `write_video` and `write_wav` both use it, so a
-    16-bit avi track and a PCM_16 wav of the same audio hold identical samples."""
-    return np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
-
-
-def _as_channels_first(audio: np.ndarray) -> np.ndarray:
-    """Return audio as float32 (channels, samples); a 1-D array becomes one channel."""
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 1:
-        audio = audio[None, :]
-    if audio.ndim != 2 or audio.shape[0] not in CHANNEL_LAYOUTS:
-        raise ValueError(f"audio must be (samples,) or (channels, samples) with 1 or 2 channels, got {audio.shape}")
-    return audio
+    """`write_clip` (container and codecs from the extension, `options` its codec and encoder keywords) with the
+    tests' defaults of 30 fps and 48 kHz, returning the path as a string, as decord takes it."""
+    return str(write_clip(path, frames, fps, audio, sample_rate, **options))
 
 
 def write_wav(path: Union[str, os.PathLike], audio: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> str:
-    """Write audio to a wav file with soundfile.
-
-    Args:
-        path: Output `.wav` file.
-        audio: Float array (channels, samples) in [-1, 1], or (samples,) for mono.
-        sample_rate: Sample rate in Hz.
-        subtype: soundfile subtype, e.g. `"PCM_16"` (samples converted with `to_int16`) or `"FLOAT"`.
-
-    Returns:
-        The path as a string.
-    """
-    audio = np.asarray(audio, dtype=np.float32)
-    audio = audio[None, :] if audio.ndim == 1 else audio
-    samples = to_int16(audio) if subtype == "PCM_16" else audio
-    # soundfile wants (samples, channels)
-    soundfile.write(str(path), samples.T, sample_rate, subtype=subtype)
-    return str(path)
-
-
-def openface_header() -> list:
-    """Column names of an OpenFace 2 `FeatureExtraction` CSV, in the order OpenFace writes them."""
-    names = ["frame", "face_id", "timestamp", "confidence", "success"]
-    names += ["gaze_0_x", "gaze_0_y", "gaze_0_z", "gaze_1_x", "gaze_1_y", "gaze_1_z", "gaze_angle_x", "gaze_angle_y"]
-    for axis in ("x", "y", "X", "Y", "Z"):
-        names += [f"eye_lmk_{axis}_{i}" for i in range(56)]
-    names += ["pose_Tx", "pose_Ty", "pose_Tz", "pose_Rx", "pose_Ry", "pose_Rz"]
-    for axis in ("x", "y", "X", "Y", "Z"):
-        names += [f"{axis}_{i}" for i in range(68)]
-    names += ["p_scale", "p_rx", "p_ry", "p_rz", "p_tx", "p_ty"] + [f"p_{i}" for i in range(34)]
-    action_units = ["01", "02", "04", "05", "06", "07", "09", "10", "12", "14", "15", "17", "20", "23", "25", "26"]
-    names += [f"AU{unit}_r" for unit in action_units + ["45"]]
-    names += [f"AU{unit}_c" for unit in action_units + ["28", "45"]]
-    return names
+    """A wav file of `audio` written by `write_clip`: 16-bit PCM (`to_int16` samples) or, with `subtype="FLOAT"`,
+    32-bit float samples exactly as given."""
+    codec = "pcm_f32le" if subtype == "FLOAT" else "pcm_s16le"
+    return str(write_clip(path, None, None, audio, sample_rate, audio_codec=codec))
 
 
 def write_openface_csv(
@@ -181,45 +51,28 @@ def write_openface_csv(
     drop_columns: Sequence[str] = (),
     seed: int = 0,
 ) -> str:
-    """Write an OpenFace 2 style CSV: ", " separators, so names after the first have a leading space after a split.
-
-    Landmark columns `x_i` / `y_i` hold `landmarks`; every other column holds plausible random numbers so that a
-    reader that picks columns by position instead of by name gets garbage.
+    """An OpenFace 2 CSV with every column OpenFace writes (`OPENFACE_2_COLUMNS`) but `drop_columns`, written by the
+    project's `write_openface_csv`: landmark columns hold `landmarks`, and every column besides those and the frame
+    counters holds random numbers, so that a reader that picks columns by position instead of by name gets garbage.
 
     Args:
         path: Output `.csv` file.
         landmarks: Float array (num_frames, 68, 2) of (x, y) pixel positions, one row per video frame.
-        fps: Frame rate used for the `timestamp` column (`timestamp = (frame - 1) / fps`, frames numbered from 1).
-        success: Optional per-frame 0/1 tracking success flags (default all 1).
+        fps: Frame rate used for the `timestamp` column.
+        success: Optional per-frame 0/1 tracking success flags (default all 1); `confidence` is 0 where it is 0.
         drop_columns: Column names to leave out (e.g. the landmark columns, to make an invalid CSV).
         seed: Seed for the filler values.
 
     Returns:
         The path as a string.
     """
-    landmarks = np.asarray(landmarks, dtype=np.float64)
-    if landmarks.ndim != 3 or landmarks.shape[1:] != (68, 2):
-        raise ValueError(f"landmarks must be (num_frames, 68, 2), got {landmarks.shape}")
-    num_frames = landmarks.shape[0]
-    success = np.ones(num_frames, dtype=int) if success is None else np.asarray(success, dtype=int)
-    names = [name for name in openface_header() if name not in set(drop_columns)]
+    num_frames = len(landmarks)
+    success = np.ones(num_frames) if success is None else np.asarray(success, dtype=np.float64)
+    header = [name for name in OPENFACE_2_COLUMNS if name not in set(drop_columns)]
     rng = np.random.default_rng(seed)
-    lines = [", ".join(names)]
-    for index in range(num_frames):
-        values = {
-            "frame": f"{index + 1}",
-            "face_id": "0",
-            "timestamp": f"{index / fps:.3f}",
-            "confidence": f"{0.98 if success[index] else 0.0:.2f}",
-            "success": f"{success[index]}",
-        }
-        values.update({f"x_{i}": f"{landmarks[index, i, 0]:.1f}" for i in range(68)})
-        values.update({f"y_{i}": f"{landmarks[index, i, 1]:.1f}" for i in range(68)})
-        row = [values[name] if name in values else f"{rng.uniform(-50, 50):.3f}" for name in names]
-        lines.append(", ".join(row))
-    with open(path, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    return str(path)
+    columns = {name: rng.uniform(-50, 50, num_frames) for name in header if name not in FILLED_COLUMNS}
+    columns.update(success=success, confidence=0.98 * success, face_id=0)
+    return str(write_openface_csv_file(path, landmarks, fps, columns, header))
 
 
 def speech_like_audio(
