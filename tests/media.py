@@ -1,9 +1,10 @@
-"""Factories for real test media: videos with real codecs, wav files, OpenFace landmark CSVs and synthetic content.
+"""Test media on top of the project's own writer and synthesis: videos with real codecs, wav files, OpenFace landmark
+CSVs with every OpenFace 2 column, faces fitted into boxes, speech, plain rectangles and cut-off files.
 
-Everything here writes genuine files that ffmpeg-based readers (PyAV, decord, OpenCV) decode like any other media:
-H.264 + AAC in mp4 / mov / mkv, MPEG-4 part 2 (or MJPEG) + PCM in avi, PCM wav through soundfile, and CSV files with
-the exact header that OpenFace 2 `FeatureExtraction` writes. Nothing in this module knows about emotions or about the
-model; other test areas reuse it freely.
+The files are written by `processing.media_writing.write_clip` (H.264 + AAC in mp4 / mov / mkv, MPEG-4 part 2 or
+MJPEG + PCM in avi, PCM wav) and `write_openface_csv`; faces and voices come from `training.data.talking_faces`, as
+in the demo data. What is here is what only tests need: the tests' defaults, boxes to fit faces into, random filler
+columns, rectangles for checking crops and truncated files. Other test areas reuse it freely.
 
 Conventions:
     - frames are `uint8` arrays of shape (num_frames, height, width, 3) in RGB order;
@@ -16,14 +17,21 @@ Conventions:
 import os
 from typing import Optional, Sequence, Union
 
-import cv2
 import numpy as np
 
 from processing.media_io_tacfn import LANDMARK_COLUMNS
 from processing.media_writing import OPENFACE_2_COLUMNS, write_clip
 from processing.media_writing import write_openface_csv as write_openface_csv_file
+from training.data.talking_faces import RELAXED, Actor, ClipFormat, Voice, draw_face, face_shape, synthesise_voice
 
 
+SKIN = (224, 172, 140)
+SHIRT = (70, 90, 150)
+# the tests' speaker and voice: a mid pitch, a neutral timbre, four syllables a second
+SPEAKER = Actor(number=1, skin=SKIN, hair=(60, 40, 30), pitch=150.0, formant_scale=1.0, tilt_offset=0.0, face_scale=24.0)
+SPEECH_VOICE = Voice(
+    pitch_factor=1.0, pitch_glide=0.2, syllable_rate=4.0, energy_contour="alternating", spectral_tilt=1.0, loudness_db=0.0
+)
 # the columns `write_openface_csv` fills with what they mean; the others get random numbers
 FILLED_COLUMNS = {"frame", "face_id", "timestamp", "confidence", "success", *LANDMARK_COLUMNS}
 
@@ -82,48 +90,38 @@ def speech_like_audio(
     seed: int = 0,
     amplitude: float = 0.5,
 ) -> np.ndarray:
-    """Synthesise a speech-like signal: a voiced source with a gliding pitch, formant resonances and syllable bursts.
-
-    The signal has harmonics from ~100-250 Hz up to several kHz, silences between syllables and some breath noise, so
-    MFCCs vary in time and in every coefficient, as with real speech.
+    """The demo data's synthetic voice (`talking_faces.synthesise_voice`): syllables of harmonics from ~150 Hz up to
+    several kHz shaped by vowel formants, consonant bursts, pauses and background noise, so MFCCs vary in time and in
+    every coefficient, as with real speech.
 
     Args:
         duration: Length in seconds.
         sample_rate: Sample rate in Hz.
         channels: Number of channels; extra channels are delayed, scaled copies with their own noise, so a channel mix
             differs from every single channel.
-        seed: Random seed.
-        amplitude: Peak amplitude of the result.
+        seed: Random seed (it also picks which of the two statements is said).
+        amplitude: Peak amplitude of the first channel.
 
     Returns:
         float32 array (channels, samples).
     """
     rng = np.random.default_rng(seed)
-    num_samples = int(round(duration * sample_rate))
-    time = np.arange(num_samples) / sample_rate
-    pitch = 150 + 60 * np.sin(2 * np.pi * 0.7 * time + rng.uniform(0, np.pi)) + 20 * np.sin(2 * np.pi * 3.1 * time)
-    phase = 2 * np.pi * np.cumsum(pitch) / sample_rate
-    formants = [(700, 1.0), (1200, 0.6), (2600, 0.3)]
-    voiced = np.zeros(num_samples)
-    for harmonic in range(1, 40):
-        frequency = harmonic * pitch
-        gain = sum(weight / (1 + ((frequency - centre) / 150) ** 2) for centre, weight in formants) / harmonic**0.5
-        voiced += gain * np.sin(harmonic * phase) * (frequency < sample_rate / 2)
-    syllables = np.clip(np.sin(2 * np.pi * 4.0 * time + rng.uniform(0, np.pi)), 0, None) ** 2
-    signal = voiced * syllables + 0.02 * rng.standard_normal(num_samples)
+    clip_format = ClipFormat(duration=duration, sample_rate=sample_rate)
+    signal = synthesise_voice(SPEECH_VOICE, SPEAKER, seed % 2, clip_format, rng)
     signal = amplitude * signal / np.max(np.abs(signal))
     output = [signal]
     for channel in range(1, channels):
         delay = 7 * channel
         copy = np.concatenate([np.zeros(delay), signal[:-delay]]) * (1 - 0.2 * channel)
-        output.append(copy + 0.01 * rng.standard_normal(num_samples))
+        output.append(copy + 0.01 * rng.standard_normal(len(signal)))
     return np.stack(output).astype(np.float32)
 
 
 def face_landmarks(
     num_frames: int, face_box: Union[Sequence[float], np.ndarray], mouth_open: float = 0.5
 ) -> np.ndarray:
-    """68 facial landmarks inside a face box for every frame.
+    """The 68 landmarks of the demo data's relaxed face (`talking_faces.face_shape`) fitted into a face box, every
+    frame.
 
     Args:
         num_frames: Number of frames.
@@ -131,38 +129,21 @@ def face_landmarks(
         mouth_open: How far the mouth opens over time (0 = closed); it opens and closes once a second at 30 fps.
 
     Returns:
-        float32 array (num_frames, 68, 2) of (x, y) pixel positions; the jaw touches the box's left, right and bottom
-        edges and the brows sit near its top, so the landmarks' bounding box is close to `face_box`.
+        float32 array (num_frames, 68, 2) of (x, y) pixel positions: the face keeps its proportions, is centred in the
+        box and fills it in its narrower direction (for the usual taller-than-wide box: the temples touch its sides),
+        so the landmarks' bounding box lies inside `face_box`.
     """
     boxes = np.broadcast_to(np.asarray(face_box, dtype=np.float64), (num_frames, 4))
+    relaxed = face_shape(RELAXED, 0.0, 0.0)
+    # the face's extent in face units, (2,) each
+    low, high = relaxed.min(axis=0), relaxed.max(axis=0)
     landmarks = np.empty((num_frames, 68, 2), dtype=np.float64)
-    for index in range(num_frames):
+    for index, box in enumerate(boxes):
         opening = mouth_open * 0.5 * (1 - np.cos(2 * np.pi * index / 30))
-        unit = _unit_face_template(opening)
-        x_min, y_min, x_max, y_max = boxes[index]
-        landmarks[index, :, 0] = x_min + unit[:, 0] * (x_max - x_min)
-        landmarks[index, :, 1] = y_min + unit[:, 1] * (y_max - y_min)
+        scale = ((box[2:] - box[:2]) / (high - low)).min()
+        centre = (box[:2] + box[2:]) / 2
+        landmarks[index] = centre + (face_shape(RELAXED, opening, 0.0) - (low + high) / 2) * scale
     return landmarks.astype(np.float32)
-
-
-def _unit_face_template(opening: float) -> np.ndarray:
-    """68 landmarks in unit face-box coordinates (x right, y down) with the mouth opened by `opening` in [0, 1]."""
-
-    def ellipse(centre_x, centre_y, radius_x, radius_y, count, start, stop, endpoint=False):
-        angles = np.linspace(start, stop, count, endpoint=endpoint)
-        return np.stack([centre_x + radius_x * np.cos(angles), centre_y + radius_y * np.sin(angles)], axis=1)
-
-    jaw = ellipse(0.5, 0.3, 0.5, 0.7, 17, np.pi, 0, endpoint=True)
-    left_brow = np.stack([np.linspace(0.15, 0.42, 5), [0.02, 0.0, 0.0, 0.02, 0.05]], axis=1)
-    right_brow = np.stack([np.linspace(0.58, 0.85, 5), [0.05, 0.02, 0.0, 0.0, 0.02]], axis=1)
-    nose_bridge = np.stack([np.full(4, 0.5), np.linspace(0.32, 0.55, 4)], axis=1)
-    nose_base = np.stack([np.linspace(0.4, 0.6, 5), [0.6, 0.62, 0.63, 0.62, 0.6]], axis=1)
-    left_eye = ellipse(0.3, 0.35, 0.09, 0.04, 6, np.pi, -np.pi)
-    right_eye = ellipse(0.7, 0.35, 0.09, 0.04, 6, np.pi, -np.pi)
-    outer_lips = ellipse(0.5, 0.78, 0.18, 0.05 + 0.06 * opening, 12, np.pi, -np.pi)
-    inner_lips = ellipse(0.5, 0.78, 0.12, 0.01 + 0.05 * opening, 8, np.pi, -np.pi)
-    parts = [jaw, left_brow, right_brow, nose_bridge, nose_base, left_eye, right_eye, outer_lips, inner_lips]
-    return np.concatenate(parts, axis=0)
 
 
 def face_frames(
@@ -173,11 +154,9 @@ def face_frames(
     seed: int = 0,
     mouth_open: float = 0.5,
 ) -> np.ndarray:
-    """Draw frontal, face-like frames: a skin-coloured head, dark brows, eyes and mouth on a textured background.
-
-    The features are drawn at the positions that `face_landmarks(num_frames, face_box, mouth_open)` returns, so frames
-    and landmarks made with the same arguments agree. The drawing is contrasted enough for dlib's HOG frontal-face
-    detector to find it at face sizes from about 100 pixels.
+    """Frames of the demo data's face (`talking_faces.draw_face`: head, hair, brows, eyes, nose and lips, on
+    shoulders) drawn at `face_landmarks(num_frames, face_box, mouth_open)`, in skin colour `SKIN`, on a textured
+    background. dlib's HOG frontal-face detector finds it at face widths from about 60 pixels.
 
     Args:
         num_frames: Number of frames.
@@ -200,32 +179,9 @@ def face_frames(
     texture = rng.normal(0, 12, (height, width, 1)).astype(np.float32)
     frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
     for index in range(num_frames):
-        background = np.clip(gradient + np.roll(texture, index, axis=1), 0, 255).astype(np.uint8)
-        frames[index] = _draw_face(np.ascontiguousarray(background), landmarks[index])
+        frames[index] = np.clip(gradient + np.roll(texture, index, axis=1), 0, 255).astype(np.uint8)
+        draw_face(frames[index], landmarks[index], SKIN, SPEAKER.hair, SHIRT)
     return frames
-
-
-def _draw_face(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Draw one face from its 68 landmarks onto an RGB image in place and return it."""
-
-    def polygon(indices):
-        return np.round(points[indices]).astype(np.int32)
-
-    jaw = points[0:17]
-    centre = (int(round(jaw[:, 0].mean())), int(round((points[19, 1] + jaw[8, 1]) / 2)))
-    axes = (int(round((jaw[16, 0] - jaw[0, 0]) / 2)), int(round((jaw[8, 1] - points[19, 1]) / 2 * 1.15)))
-    cv2.ellipse(image, centre, axes, 0, 0, 360, (224, 172, 140), -1)
-    thickness = max(1, axes[0] // 12)
-    for brow in (range(17, 22), range(22, 27)):
-        cv2.polylines(image, [polygon(list(brow))], False, (60, 40, 30), thickness)
-    for eye in (range(36, 42), range(42, 48)):
-        cv2.fillPoly(image, [polygon(list(eye))], (245, 245, 245))
-        pupil = points[list(eye)].mean(axis=0)
-        cv2.circle(image, (int(round(pupil[0])), int(round(pupil[1]))), max(1, axes[1] // 14), (40, 30, 30), -1)
-    cv2.polylines(image, [polygon(list(range(27, 31)) + list(range(31, 36)))], False, (170, 120, 100), thickness)
-    cv2.fillPoly(image, [polygon(list(range(48, 60)))], (150, 60, 60))
-    cv2.fillPoly(image, [polygon(list(range(60, 68)))], (50, 20, 20))
-    return image
 
 
 def box_frames(
