@@ -14,8 +14,8 @@ from training.data.talking_faces import ClipFormat
 DEMO_CLIP_FORMAT = ClipFormat(frame_height=256, frame_width=256, zoom=2.0)
 # an actor of another seed than the demo tree's (0): faces and voices of their own, not copies of training clips
 DEMO_ACTOR, DEMO_SEED = 2, 1
-# clip name -> RAVDESS emotion: happy (smile, high rising voice), angry (scowl, low flat voice), surprised (raised brows
-# and open mouth, the highest voice)
+# clip name -> RAVDESS emotion: happy (smile, high rising voice), angry (scowl, low flat voice), surprised (raised
+# brows and open mouth, the highest voice)
 DEMO_EMOTIONS = {"smiling_bright_voice": 2, "frowning_low_voice": 4, "surprised_high_voice": 7}
 
 

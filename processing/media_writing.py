@@ -115,7 +115,8 @@ def write_clip(
             video_stream = _add_video_stream(container, codec, frames.shape[1:3], fps, encoder_options)
         audio_stream = None
         if audio is not None:
-            audio_stream = _add_audio_stream(container, audio_codec or default_audio_codec, audio.shape[0], sample_rate)
+            codec = audio_codec or default_audio_codec
+            audio_stream = _add_audio_stream(container, codec, audio.shape[0], sample_rate)
         if video_stream is not None:
             for frame in frames:
                 container.mux(video_stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))

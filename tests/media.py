@@ -22,22 +22,26 @@ import numpy as np
 from processing.media_io_tacfn import LANDMARK_COLUMNS
 from processing.media_writing import OPENFACE_2_COLUMNS, write_clip
 from processing.media_writing import write_openface_csv as write_openface_csv_file
-from training.data.talking_faces import RELAXED, Actor, ClipFormat, Voice, draw_face, face_shape, synthesise_voice
+from training.data.demo import VOICES, make_actor
+from training.data.talking_faces import RELAXED, ClipFormat, draw_face, face_shape, synthesise_voice
 
 
 SKIN = (224, 172, 140)
 SHIRT = (70, 90, 150)
-# the tests' speaker and voice: a mid pitch, a neutral timbre, four syllables a second
-SPEAKER = Actor(number=1, skin=SKIN, hair=(60, 40, 30), pitch=150.0, formant_scale=1.0, tilt_offset=0.0, face_scale=24.0)
-SPEECH_VOICE = Voice(
-    pitch_factor=1.0, pitch_glide=0.2, syllable_rate=4.0, energy_contour="alternating", spectral_tilt=1.0, loudness_db=0.0
-)
+# the tests' speaker (pitch, timbre, hair) and voice: the demo data's first actor, speaking calmly
+SPEAKER = make_actor(1, seed=0)
+SPEECH_VOICE = VOICES[1]
 # the columns `write_openface_csv` fills with what they mean; the others get random numbers
 FILLED_COLUMNS = {"frame", "face_id", "timestamp", "confidence", "success", *LANDMARK_COLUMNS}
 
 
 def write_video(
-    path: Union[str, os.PathLike], frames: np.ndarray, fps: float = 30.0, audio=None, sample_rate: int = 48000, **options
+    path: Union[str, os.PathLike],
+    frames: np.ndarray,
+    fps: float = 30.0,
+    audio: Optional[np.ndarray] = None,
+    sample_rate: int = 48000,
+    **options,
 ) -> str:
     """`write_clip` (container and codecs from the extension, `options` its codec and encoder keywords) with the
     tests' defaults of 30 fps and 48 kHz, returning the path as a string, as decord takes it."""
@@ -90,7 +94,7 @@ def speech_like_audio(
     seed: int = 0,
     amplitude: float = 0.5,
 ) -> np.ndarray:
-    """The demo data's synthetic voice (`talking_faces.synthesise_voice`): syllables of harmonics from ~150 Hz up to
+    """The demo data's synthetic voice (`talking_faces.synthesise_voice`): syllables of harmonics from ~100 Hz up to
     several kHz shaped by vowel formants, consonant bursts, pauses and background noise, so MFCCs vary in time and in
     every coefficient, as with real speech.
 

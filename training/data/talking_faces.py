@@ -3,8 +3,8 @@ synthetic voice. The demo data (`training.data.demo`), the web demo's sample cli
 it, so that what the demo model learns is what the web demo shows it.
 
 Faces are built in face units (2 units wide, y down) from an `Expression`, moved into the frame by a random head
-motion (`face_track`), and drawn with OpenCV from their pixel landmarks (`draw_face`), so that the landmarks are exactly
-where the face is drawn. Voices (`synthesise_voice`) are syllables of harmonics shaped by vowel formants, with
+motion (`face_track`), and drawn with OpenCV from their pixel landmarks (`draw_face`), so that the landmarks are
+exactly where the face is drawn. Voices (`synthesise_voice`) are syllables of harmonics shaped by vowel formants, with
 consonant bursts and background noise; a `Voice` sets their pitch, rate, energy contour, brightness and loudness, an
 `Actor` the speaker's pitch, vocal tract and timbre. Everything random comes from the generator passed in.
 """
