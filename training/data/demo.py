@@ -31,16 +31,7 @@ from tqdm.auto import tqdm
 from processing.media_writing import write_clip, write_openface_csv
 
 from .ravdess import NUM_ACTORS, RAVDESS_EMOTIONS, RavdessName
-from .talking_faces import (
-    RELAXED,
-    Actor,
-    ClipFormat,
-    Expression,
-    Voice,
-    draw_clip,
-    face_track,
-    synthesise_voice,
-)
+from .talking_faces import RELAXED, Actor, ClipFormat, Expression, Voice, draw_clip, face_track, synthesise_voice
 
 
 DEMO_FORMAT = ClipFormat()

@@ -44,6 +44,7 @@ class ClipFormat:
 
     @property
     def num_frames(self) -> int:
+        """Frames in a clip: the whole frames that fit in `duration`."""
         return int(self.duration * self.fps)
 
 
