@@ -9,13 +9,13 @@ from transformers.image_utils import SizeDict
 
 from processing import TACFNVideoProcessor
 from processing.media_io_tacfn import LandmarkTrack
+from processing.media_writing import OPENFACE_2_COLUMNS
 from processing.video_processing_tacfn import (
     _sample_augment_window,
     detect_face_box,
     match_landmark_rows,
     sample_frame_indices,
 )
-from processing.media_writing import OPENFACE_2_COLUMNS
 from tests import media
 from tests.processing.conftest import BOX_COLOUR, FPS, NUM_FRAMES
 
