@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 from benchmarks.report import report
 from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
 from processing.media_io_tacfn import read_video_frames
+from processing.media_writing import write_clip
 from tests import media
 
 
@@ -44,9 +45,9 @@ def write_benchmark_clip(folder: Path) -> tuple[Path, Path]:
     num_frames = round(3 * FPS)
     frames = media.face_frames(num_frames, 720, 1280, face_box=FACE_BOX)
     audio = media.speech_like_audio(3.0, 48000, channels=2)
-    video = media.write_video(folder / "clip.mp4", frames, FPS, audio=audio, encoder_options={"preset": "medium"})
+    video = write_clip(folder / "clip.mp4", frames, FPS, audio, 48000, encoder_options={"preset": "medium"})
     csv = media.write_openface_csv(folder / "clip.csv", media.face_landmarks(num_frames, FACE_BOX), FPS)
-    return Path(video), Path(csv)
+    return video, Path(csv)
 
 
 def limit_to_one_thread() -> None:

@@ -1,9 +1,10 @@
-"""Factories for real test media: videos with real codecs, wav files, OpenFace landmark CSVs and synthetic content.
+"""Test media on top of the project's own writer and synthesis: videos with real codecs, wav files, OpenFace landmark
+CSVs with every OpenFace 2 column, faces fitted into boxes, speech, plain rectangles and cut-off files.
 
-Everything here writes genuine files that ffmpeg-based readers (PyAV, decord, OpenCV) decode like any other media:
-H.264 + AAC in mp4 / mov / mkv, MPEG-4 part 2 (or MJPEG) + PCM in avi, PCM wav through soundfile, and CSV files with
-the exact header that OpenFace 2 `FeatureExtraction` writes. Nothing in this module knows about emotions or about the
-model; other test areas reuse it freely.
+The files are written by `processing.media_writing.write_clip` (H.264 + AAC in mp4 / mov / mkv, MPEG-4 part 2 or
+MJPEG + PCM in avi, PCM wav) and `write_openface_csv`; faces and voices come from `training.data.talking_faces`, as
+in the demo data. What is here is what only tests need: the tests' defaults, boxes to fit faces into, random filler
+columns, rectangles for checking crops and truncated files. Other test areas reuse it freely.
 
 Conventions:
     - frames are `uint8` arrays of shape (num_frames, height, width, 3) in RGB order;
@@ -14,19 +15,24 @@ Conventions:
 """
 
 import os
-from fractions import Fraction
 from typing import Optional, Sequence, Union
 
-import av
-import cv2
 import numpy as np
-import soundfile
+
+from processing.media_io_tacfn import LANDMARK_COLUMNS
+from processing.media_writing import OPENFACE_2_COLUMNS, write_clip
+from processing.media_writing import write_openface_csv as write_openface_csv_file
+from training.data.demo import VOICES, make_actor
+from training.data.talking_faces import RELAXED, ClipFormat, draw_face, face_shape, synthesise_voice
 
 
-VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".avi": "mpeg4"}
-AUDIO_CODECS = {".mp4": "aac", ".mov": "aac", ".mkv": "aac", ".avi": "pcm_s16le"}
-AUDIO_SAMPLE_FORMATS = {"aac": "fltp", "pcm_s16le": "s16", "libmp3lame": "fltp"}
-CHANNEL_LAYOUTS = {1: "mono", 2: "stereo"}
+SKIN = (224, 172, 140)
+SHIRT = (70, 90, 150)
+# the tests' speaker (pitch, timbre, hair) and voice: the demo data's first actor, speaking calmly
+SPEAKER = make_actor(1, seed=0)
+SPEECH_VOICE = VOICES[1]
+# the columns `write_openface_csv` fills with what they mean; the others get random numbers
+FILLED_COLUMNS = {"frame", "face_id", "timestamp", "confidence", "success", *LANDMARK_COLUMNS}
 
 
 def write_video(
@@ -35,142 +41,18 @@ def write_video(
     fps: float = 30.0,
     audio: Optional[np.ndarray] = None,
     sample_rate: int = 48000,
-    video_codec: Optional[str] = None,
-    audio_codec: Optional[str] = None,
-    faststart: bool = False,
-    encoder_options: Optional[dict] = None,
+    **options,
 ) -> str:
-    """Encode RGB frames (and optionally audio) into a real video file.
-
-    Args:
-        path: Output file; its extension picks the container and the default codecs (`.mp4`, `.mov`, `.mkv`: H.264 +
-            AAC; `.avi`: MPEG-4 part 2 + 16-bit PCM).
-        frames: `uint8` array (num_frames, height, width, 3) in RGB order. H.264 and MPEG-4 need even width and height.
-        fps: Frame rate of the video stream; fractional rates such as 29.97 are stored as exact fractions.
-        audio: Optional float array (channels, samples) in [-1, 1], or (samples,) for mono. With `None` the file has
-            no audio track at all.
-        sample_rate: Sample rate of `audio` in Hz.
-        video_codec: Override of the video encoder name (e.g. `"mjpeg"` for an MJPEG avi).
-        audio_codec: Override of the audio encoder name (e.g. `"libmp3lame"`).
-        faststart: For mp4 / mov, put the index (moov atom) before the media data, as files prepared for streaming
-            have it; by default it follows the data.
-        encoder_options: Video encoder options; for H.264 the default `{"preset": "ultrafast", "crf": "18"}` is fast
-            to write, `{"preset": "medium"}` gives files like typical camera or ffmpeg output (B-frames, CABAC).
-
-    Returns:
-        The path as a string.
-    """
-    path = str(path)
-    extension = os.path.splitext(path)[1].lower()
-    if extension not in VIDEO_CODECS:
-        raise ValueError(
-            f"write_video: unsupported extension {extension!r} for {path}; use one of {list(VIDEO_CODECS)}"
-        )
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"write_video: frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
-    video_codec = video_codec or VIDEO_CODECS[extension]
-    audio_codec = audio_codec or AUDIO_CODECS[extension]
-
-    options = {"movflags": "faststart"} if faststart and extension in (".mp4", ".mov") else {}
-    with av.open(path, mode="w", options=options) as container:
-        video_stream = _add_video_stream(
-            container, video_codec, fps, frames.shape[2], frames.shape[1], encoder_options
-        )
-        audio_stream = None
-        if audio is not None:
-            audio = _as_channels_first(audio)
-            audio_stream = container.add_stream(audio_codec, rate=sample_rate, layout=CHANNEL_LAYOUTS[audio.shape[0]])
-        for frame in frames:
-            for packet in video_stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in video_stream.encode():
-            container.mux(packet)
-        if audio_stream is not None:
-            _encode_audio(container, audio_stream, audio, sample_rate, audio_codec)
-    return path
-
-
-def _add_video_stream(container, codec: str, fps: float, width: int, height: int, options: Optional[dict]):
-    """Add a video stream with a pixel format that `codec` accepts and the given (default: fast) encoder options."""
-    stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
-    stream.width = width
-    stream.height = height
-    stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
-    if options is not None:
-        stream.options = options
-    elif codec == "libx264":
-        stream.options = {"preset": "ultrafast", "crf": "18"}
-    return stream
-
-
-def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int, codec: str) -> None:
-    """Encode (channels, samples) float audio into `stream` in the sample format the codec needs."""
-    sample_format = AUDIO_SAMPLE_FORMATS.get(codec, "fltp")
-    layout = CHANNEL_LAYOUTS[audio.shape[0]]
-    if sample_format == "s16":
-        # packed 16-bit: (1, samples * channels) interleaved
-        interleaved = to_int16(audio).T.reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(interleaved, format="s16", layout=layout)
-    else:
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32), format="fltp", layout=layout)
-    frame.sample_rate = sample_rate
-    for packet in stream.encode(frame):
-        container.mux(packet)
-    for packet in stream.encode():
-        container.mux(packet)
-
-
-def to_int16(audio: np.ndarray) -> np.ndarray:
-    """Float samples in [-1, 1] -> 16-bit PCM, `round(x * 32767)`; `write_video` and `write_wav` both use it, so a
-    16-bit avi track and a PCM_16 wav of the same audio hold identical samples."""
-    return np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
-
-
-def _as_channels_first(audio: np.ndarray) -> np.ndarray:
-    """Return audio as float32 (channels, samples); a 1-D array becomes one channel."""
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 1:
-        audio = audio[None, :]
-    if audio.ndim != 2 or audio.shape[0] not in CHANNEL_LAYOUTS:
-        raise ValueError(f"audio must be (samples,) or (channels, samples) with 1 or 2 channels, got {audio.shape}")
-    return audio
+    """`write_clip` (container and codecs from the extension, `options` its codec and encoder keywords) with the
+    tests' defaults of 30 fps and 48 kHz, returning the path as a string, as decord takes it."""
+    return str(write_clip(path, frames, fps, audio, sample_rate, **options))
 
 
 def write_wav(path: Union[str, os.PathLike], audio: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> str:
-    """Write audio to a wav file with soundfile.
-
-    Args:
-        path: Output `.wav` file.
-        audio: Float array (channels, samples) in [-1, 1], or (samples,) for mono.
-        sample_rate: Sample rate in Hz.
-        subtype: soundfile subtype, e.g. `"PCM_16"` (samples converted with `to_int16`) or `"FLOAT"`.
-
-    Returns:
-        The path as a string.
-    """
-    audio = np.asarray(audio, dtype=np.float32)
-    audio = audio[None, :] if audio.ndim == 1 else audio
-    samples = to_int16(audio) if subtype == "PCM_16" else audio
-    # soundfile wants (samples, channels)
-    soundfile.write(str(path), samples.T, sample_rate, subtype=subtype)
-    return str(path)
-
-
-def openface_header() -> list:
-    """Column names of an OpenFace 2 `FeatureExtraction` CSV, in the order OpenFace writes them."""
-    names = ["frame", "face_id", "timestamp", "confidence", "success"]
-    names += ["gaze_0_x", "gaze_0_y", "gaze_0_z", "gaze_1_x", "gaze_1_y", "gaze_1_z", "gaze_angle_x", "gaze_angle_y"]
-    for axis in ("x", "y", "X", "Y", "Z"):
-        names += [f"eye_lmk_{axis}_{i}" for i in range(56)]
-    names += ["pose_Tx", "pose_Ty", "pose_Tz", "pose_Rx", "pose_Ry", "pose_Rz"]
-    for axis in ("x", "y", "X", "Y", "Z"):
-        names += [f"{axis}_{i}" for i in range(68)]
-    names += ["p_scale", "p_rx", "p_ry", "p_rz", "p_tx", "p_ty"] + [f"p_{i}" for i in range(34)]
-    action_units = ["01", "02", "04", "05", "06", "07", "09", "10", "12", "14", "15", "17", "20", "23", "25", "26"]
-    names += [f"AU{unit}_r" for unit in action_units + ["45"]]
-    names += [f"AU{unit}_c" for unit in action_units + ["28", "45"]]
-    return names
+    """A wav file of `audio` written by `write_clip`: 16-bit PCM (`to_int16` samples) or, with `subtype="FLOAT"`,
+    32-bit float samples exactly as given."""
+    codec = "pcm_f32le" if subtype == "FLOAT" else "pcm_s16le"
+    return str(write_clip(path, None, None, audio, sample_rate, audio_codec=codec))
 
 
 def write_openface_csv(
@@ -181,45 +63,28 @@ def write_openface_csv(
     drop_columns: Sequence[str] = (),
     seed: int = 0,
 ) -> str:
-    """Write an OpenFace 2 style CSV: ", " separators, so names after the first have a leading space after a split.
-
-    Landmark columns `x_i` / `y_i` hold `landmarks`; every other column holds plausible random numbers so that a
-    reader that picks columns by position instead of by name gets garbage.
+    """An OpenFace 2 CSV with every column OpenFace writes (`OPENFACE_2_COLUMNS`) but `drop_columns`, written by the
+    project's `write_openface_csv`: landmark columns hold `landmarks`, and every column besides those and the frame
+    counters holds random numbers, so that a reader that picks columns by position instead of by name gets garbage.
 
     Args:
         path: Output `.csv` file.
         landmarks: Float array (num_frames, 68, 2) of (x, y) pixel positions, one row per video frame.
-        fps: Frame rate used for the `timestamp` column (`timestamp = (frame - 1) / fps`, frames numbered from 1).
-        success: Optional per-frame 0/1 tracking success flags (default all 1).
+        fps: Frame rate used for the `timestamp` column.
+        success: Optional per-frame 0/1 tracking success flags (default all 1); `confidence` is 0 where it is 0.
         drop_columns: Column names to leave out (e.g. the landmark columns, to make an invalid CSV).
         seed: Seed for the filler values.
 
     Returns:
         The path as a string.
     """
-    landmarks = np.asarray(landmarks, dtype=np.float64)
-    if landmarks.ndim != 3 or landmarks.shape[1:] != (68, 2):
-        raise ValueError(f"landmarks must be (num_frames, 68, 2), got {landmarks.shape}")
-    num_frames = landmarks.shape[0]
-    success = np.ones(num_frames, dtype=int) if success is None else np.asarray(success, dtype=int)
-    names = [name for name in openface_header() if name not in set(drop_columns)]
+    num_frames = len(landmarks)
+    success = np.ones(num_frames) if success is None else np.asarray(success, dtype=np.float64)
+    header = [name for name in OPENFACE_2_COLUMNS if name not in set(drop_columns)]
     rng = np.random.default_rng(seed)
-    lines = [", ".join(names)]
-    for index in range(num_frames):
-        values = {
-            "frame": f"{index + 1}",
-            "face_id": "0",
-            "timestamp": f"{index / fps:.3f}",
-            "confidence": f"{0.98 if success[index] else 0.0:.2f}",
-            "success": f"{success[index]}",
-        }
-        values.update({f"x_{i}": f"{landmarks[index, i, 0]:.1f}" for i in range(68)})
-        values.update({f"y_{i}": f"{landmarks[index, i, 1]:.1f}" for i in range(68)})
-        row = [values[name] if name in values else f"{rng.uniform(-50, 50):.3f}" for name in names]
-        lines.append(", ".join(row))
-    with open(path, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    return str(path)
+    columns = {name: rng.uniform(-50, 50, num_frames) for name in header if name not in FILLED_COLUMNS}
+    columns.update(success=success, confidence=0.98 * success, face_id=0)
+    return str(write_openface_csv_file(path, landmarks, fps, columns, header))
 
 
 def speech_like_audio(
@@ -229,48 +94,38 @@ def speech_like_audio(
     seed: int = 0,
     amplitude: float = 0.5,
 ) -> np.ndarray:
-    """Synthesise a speech-like signal: a voiced source with a gliding pitch, formant resonances and syllable bursts.
-
-    The signal has harmonics from ~100-250 Hz up to several kHz, silences between syllables and some breath noise, so
-    MFCCs vary in time and in every coefficient, as with real speech.
+    """The demo data's synthetic voice (`talking_faces.synthesise_voice`): syllables of harmonics from ~100 Hz up to
+    several kHz shaped by vowel formants, consonant bursts, pauses and background noise, so MFCCs vary in time and in
+    every coefficient, as with real speech.
 
     Args:
         duration: Length in seconds.
         sample_rate: Sample rate in Hz.
         channels: Number of channels; extra channels are delayed, scaled copies with their own noise, so a channel mix
             differs from every single channel.
-        seed: Random seed.
-        amplitude: Peak amplitude of the result.
+        seed: Random seed (it also picks which of the two statements is said).
+        amplitude: Peak amplitude of the first channel.
 
     Returns:
         float32 array (channels, samples).
     """
     rng = np.random.default_rng(seed)
-    num_samples = int(round(duration * sample_rate))
-    time = np.arange(num_samples) / sample_rate
-    pitch = 150 + 60 * np.sin(2 * np.pi * 0.7 * time + rng.uniform(0, np.pi)) + 20 * np.sin(2 * np.pi * 3.1 * time)
-    phase = 2 * np.pi * np.cumsum(pitch) / sample_rate
-    formants = [(700, 1.0), (1200, 0.6), (2600, 0.3)]
-    voiced = np.zeros(num_samples)
-    for harmonic in range(1, 40):
-        frequency = harmonic * pitch
-        gain = sum(weight / (1 + ((frequency - centre) / 150) ** 2) for centre, weight in formants) / harmonic**0.5
-        voiced += gain * np.sin(harmonic * phase) * (frequency < sample_rate / 2)
-    syllables = np.clip(np.sin(2 * np.pi * 4.0 * time + rng.uniform(0, np.pi)), 0, None) ** 2
-    signal = voiced * syllables + 0.02 * rng.standard_normal(num_samples)
+    clip_format = ClipFormat(duration=duration, sample_rate=sample_rate)
+    signal = synthesise_voice(SPEECH_VOICE, SPEAKER, seed % 2, clip_format, rng)
     signal = amplitude * signal / np.max(np.abs(signal))
     output = [signal]
     for channel in range(1, channels):
         delay = 7 * channel
         copy = np.concatenate([np.zeros(delay), signal[:-delay]]) * (1 - 0.2 * channel)
-        output.append(copy + 0.01 * rng.standard_normal(num_samples))
+        output.append(copy + 0.01 * rng.standard_normal(len(signal)))
     return np.stack(output).astype(np.float32)
 
 
 def face_landmarks(
     num_frames: int, face_box: Union[Sequence[float], np.ndarray], mouth_open: float = 0.5
 ) -> np.ndarray:
-    """68 facial landmarks inside a face box for every frame.
+    """The 68 landmarks of the demo data's relaxed face (`talking_faces.face_shape`) fitted into a face box, every
+    frame.
 
     Args:
         num_frames: Number of frames.
@@ -278,38 +133,21 @@ def face_landmarks(
         mouth_open: How far the mouth opens over time (0 = closed); it opens and closes once a second at 30 fps.
 
     Returns:
-        float32 array (num_frames, 68, 2) of (x, y) pixel positions; the jaw touches the box's left, right and bottom
-        edges and the brows sit near its top, so the landmarks' bounding box is close to `face_box`.
+        float32 array (num_frames, 68, 2) of (x, y) pixel positions: the face keeps its proportions, is centred in the
+        box and fills it in its narrower direction (for the usual taller-than-wide box: the temples touch its sides),
+        so the landmarks' bounding box lies inside `face_box`.
     """
     boxes = np.broadcast_to(np.asarray(face_box, dtype=np.float64), (num_frames, 4))
+    relaxed = face_shape(RELAXED, 0.0, 0.0)
+    # the face's extent in face units, (2,) each
+    low, high = relaxed.min(axis=0), relaxed.max(axis=0)
     landmarks = np.empty((num_frames, 68, 2), dtype=np.float64)
-    for index in range(num_frames):
+    for index, box in enumerate(boxes):
         opening = mouth_open * 0.5 * (1 - np.cos(2 * np.pi * index / 30))
-        unit = _unit_face_template(opening)
-        x_min, y_min, x_max, y_max = boxes[index]
-        landmarks[index, :, 0] = x_min + unit[:, 0] * (x_max - x_min)
-        landmarks[index, :, 1] = y_min + unit[:, 1] * (y_max - y_min)
+        scale = ((box[2:] - box[:2]) / (high - low)).min()
+        centre = (box[:2] + box[2:]) / 2
+        landmarks[index] = centre + (face_shape(RELAXED, opening, 0.0) - (low + high) / 2) * scale
     return landmarks.astype(np.float32)
-
-
-def _unit_face_template(opening: float) -> np.ndarray:
-    """68 landmarks in unit face-box coordinates (x right, y down) with the mouth opened by `opening` in [0, 1]."""
-
-    def ellipse(centre_x, centre_y, radius_x, radius_y, count, start, stop, endpoint=False):
-        angles = np.linspace(start, stop, count, endpoint=endpoint)
-        return np.stack([centre_x + radius_x * np.cos(angles), centre_y + radius_y * np.sin(angles)], axis=1)
-
-    jaw = ellipse(0.5, 0.3, 0.5, 0.7, 17, np.pi, 0, endpoint=True)
-    left_brow = np.stack([np.linspace(0.15, 0.42, 5), [0.02, 0.0, 0.0, 0.02, 0.05]], axis=1)
-    right_brow = np.stack([np.linspace(0.58, 0.85, 5), [0.05, 0.02, 0.0, 0.0, 0.02]], axis=1)
-    nose_bridge = np.stack([np.full(4, 0.5), np.linspace(0.32, 0.55, 4)], axis=1)
-    nose_base = np.stack([np.linspace(0.4, 0.6, 5), [0.6, 0.62, 0.63, 0.62, 0.6]], axis=1)
-    left_eye = ellipse(0.3, 0.35, 0.09, 0.04, 6, np.pi, -np.pi)
-    right_eye = ellipse(0.7, 0.35, 0.09, 0.04, 6, np.pi, -np.pi)
-    outer_lips = ellipse(0.5, 0.78, 0.18, 0.05 + 0.06 * opening, 12, np.pi, -np.pi)
-    inner_lips = ellipse(0.5, 0.78, 0.12, 0.01 + 0.05 * opening, 8, np.pi, -np.pi)
-    parts = [jaw, left_brow, right_brow, nose_bridge, nose_base, left_eye, right_eye, outer_lips, inner_lips]
-    return np.concatenate(parts, axis=0)
 
 
 def face_frames(
@@ -320,11 +158,9 @@ def face_frames(
     seed: int = 0,
     mouth_open: float = 0.5,
 ) -> np.ndarray:
-    """Draw frontal, face-like frames: a skin-coloured head, dark brows, eyes and mouth on a textured background.
-
-    The features are drawn at the positions that `face_landmarks(num_frames, face_box, mouth_open)` returns, so frames
-    and landmarks made with the same arguments agree. The drawing is contrasted enough for dlib's HOG frontal-face
-    detector to find it at face sizes from about 100 pixels.
+    """Frames of the demo data's face (`talking_faces.draw_face`: head, hair, brows, eyes, nose and lips, on
+    shoulders) drawn at `face_landmarks(num_frames, face_box, mouth_open)`, in skin colour `SKIN`, on a textured
+    background. dlib's HOG frontal-face detector finds it at face widths from about 60 pixels.
 
     Args:
         num_frames: Number of frames.
@@ -347,32 +183,9 @@ def face_frames(
     texture = rng.normal(0, 12, (height, width, 1)).astype(np.float32)
     frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
     for index in range(num_frames):
-        background = np.clip(gradient + np.roll(texture, index, axis=1), 0, 255).astype(np.uint8)
-        frames[index] = _draw_face(np.ascontiguousarray(background), landmarks[index])
+        frames[index] = np.clip(gradient + np.roll(texture, index, axis=1), 0, 255).astype(np.uint8)
+        draw_face(frames[index], landmarks[index], SKIN, SPEAKER.hair, SHIRT)
     return frames
-
-
-def _draw_face(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Draw one face from its 68 landmarks onto an RGB image in place and return it."""
-
-    def polygon(indices):
-        return np.round(points[indices]).astype(np.int32)
-
-    jaw = points[0:17]
-    centre = (int(round(jaw[:, 0].mean())), int(round((points[19, 1] + jaw[8, 1]) / 2)))
-    axes = (int(round((jaw[16, 0] - jaw[0, 0]) / 2)), int(round((jaw[8, 1] - points[19, 1]) / 2 * 1.15)))
-    cv2.ellipse(image, centre, axes, 0, 0, 360, (224, 172, 140), -1)
-    thickness = max(1, axes[0] // 12)
-    for brow in (range(17, 22), range(22, 27)):
-        cv2.polylines(image, [polygon(list(brow))], False, (60, 40, 30), thickness)
-    for eye in (range(36, 42), range(42, 48)):
-        cv2.fillPoly(image, [polygon(list(eye))], (245, 245, 245))
-        pupil = points[list(eye)].mean(axis=0)
-        cv2.circle(image, (int(round(pupil[0])), int(round(pupil[1]))), max(1, axes[1] // 14), (40, 30, 30), -1)
-    cv2.polylines(image, [polygon(list(range(27, 31)) + list(range(31, 36)))], False, (170, 120, 100), thickness)
-    cv2.fillPoly(image, [polygon(list(range(48, 60)))], (150, 60, 60))
-    cv2.fillPoly(image, [polygon(list(range(60, 68)))], (50, 20, 20))
-    return image
 
 
 def box_frames(

@@ -10,6 +10,7 @@ import pytest
 
 from processing.frame_boxes_tacfn import read_landmark_csv
 from processing.media_io_tacfn import read_audio_head, read_video_frames
+from processing.media_writing import OPENFACE_2_COLUMNS, to_int16, write_clip
 from tests import media
 from tests.processing.conftest import FPS, NUM_FRAMES
 
@@ -37,22 +38,14 @@ def test_frames_can_be_scaled_while_decoding(box_clip):
 
 def test_ntsc_frame_rate_is_kept(tmp_path):
     frames = media.face_frames(6, 32, 32)
-    path = tmp_path / "ntsc.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(30000, 1001))
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    path = write_clip(tmp_path / "ntsc.mp4", frames, 30000 / 1001)
     _, _, info = read_video_frames(path, lambda total: np.arange(total))
     assert info.fps == pytest.approx(29.97003, abs=1e-4) and info.has_audio is False
 
 
 def test_audio_head_is_the_channel_mean_of_a_pcm_track(box_clip_avi, speech):
     waveform, rate = read_audio_head(box_clip_avi, 1.5)
-    expected = media.to_int16(speech).astype(np.float32).mean(axis=0) / 32768
+    expected = to_int16(speech).astype(np.float32).mean(axis=0) / 32768
     assert rate == 48000 and waveform.shape == (72000,)
     np.testing.assert_allclose(waveform, expected[:72000], atol=1e-6)
 
@@ -62,7 +55,7 @@ def test_audio_that_starts_late_is_preceded_by_silence(tmp_path):
     path = tmp_path / "late.mkv"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("pcm_s16le", rate=48000, layout="mono")
-        frame = av.AudioFrame.from_ndarray(media.to_int16(tone[None]), format="s16", layout="mono")
+        frame = av.AudioFrame.from_ndarray(to_int16(tone[None]), format="s16", layout="mono")
         frame.sample_rate, frame.pts, frame.time_base = 48000, 12000, Fraction(1, 48000)  # starts at 0.25 s
         for packet in stream.encode(frame):
             container.mux(packet)
@@ -89,11 +82,11 @@ def test_openface_csv_columns_are_picked_by_name(tmp_path):
 
 def test_malformed_csv_rows_are_reported(tmp_path):
     csv = tmp_path / "broken.csv"
-    header = ", ".join(media.openface_header())
+    header = ", ".join(OPENFACE_2_COLUMNS)
     csv.write_text(header + "\n" + ", ".join(["1.0"] * 20) + "\n")
     with pytest.raises(ValueError, match="broken.csv.*malformed rows"):
         read_landmark_csv(csv)
     nan_rows = tmp_path / "nan.csv"
-    nan_rows.write_text(header + "\n" + ", ".join(["nan"] * len(media.openface_header())) + "\n")
+    nan_rows.write_text(header + "\n" + ", ".join(["nan"] * len(OPENFACE_2_COLUMNS)) + "\n")
     with pytest.raises(ValueError, match="NaN"):
         read_landmark_csv(nan_rows)

@@ -9,6 +9,7 @@ from transformers.image_utils import SizeDict
 
 from processing import TACFNVideoProcessor
 from processing.frame_boxes_tacfn import LandmarkTrack, detect_face_box, match_landmark_rows
+from processing.media_writing import OPENFACE_2_COLUMNS
 from processing.video_processing_tacfn import _augment_window, sample_frame_indices
 from tests import media
 from tests.processing.conftest import BOX_COLOUR, FPS, NUM_FRAMES
@@ -87,7 +88,7 @@ def test_landmark_rows_are_matched_by_time_not_by_row_number(box_clip, tmp_path)
 
 def test_landmark_columns_are_found_by_name_not_position(box_clip, tmp_path):
     # a CSV without the eye-landmark columns moves x_0..y_67 some 280 columns to the left
-    eye_columns = [name for name in media.openface_header() if name.startswith("eye_lmk_")]
+    eye_columns = [name for name in OPENFACE_2_COLUMNS if name.startswith("eye_lmk_")]
     landmarks = media.face_landmarks(NUM_FRAMES, box_clip.boxes)
     csv = media.write_openface_csv(tmp_path / "short.csv", landmarks, FPS, drop_columns=eye_columns)
     processor = TACFNVideoProcessor(size={"height": 64, "width": 64}, **RAW)
@@ -277,7 +278,7 @@ def test_bad_landmarks_raise_value_errors(box_clip, tmp_path):
     with pytest.raises(ValueError, match="no row where the face was tracked"):
         processor(box_clip.path, landmarks=never_tracked)
     header_only = tmp_path / "header_only.csv"
-    header_only.write_text(", ".join(media.openface_header()) + "\n")
+    header_only.write_text(", ".join(OPENFACE_2_COLUMNS) + "\n")
     with pytest.raises(ValueError, match="no rows"):
         processor(box_clip.path, landmarks=header_only)
     with pytest.raises(ValueError, match="outside the 160x120 frame"):

@@ -12,10 +12,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
+import soundfile
 
+from processing.media_writing import write_clip
 from tests import media
 from tests.conftest import TINY_MODEL_KWARGS
 
@@ -83,21 +84,6 @@ def quoted(path: str | Path) -> str:
     return repr(os.fspath(path))
 
 
-def write_audio_only_mp4(path: Path, audio: np.ndarray, sample_rate: int) -> Path:
-    """An mp4 holding an AAC track and no video stream."""
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("aac", rate=sample_rate, layout="stereo")
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(audio, dtype=np.float32), format="fltp", layout="stereo"
-        )
-        frame.sample_rate = sample_rate
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
 def write_uhd_clip(path: Path, audio: np.ndarray) -> Path:
     """A 3840x2160 clip of 12 frames (one drawn face frame shown 12 times, cheap to draw and to encode)."""
     frame = media.face_frames(1, UHD_HEIGHT, UHD_WIDTH, face_box=UHD_FACE_BOX)
@@ -114,14 +100,16 @@ def build_cases(folder: Path, good: Path, frames: np.ndarray, audio: np.ndarray)
     cut_indexed = Path(media.truncate_file(indexed, 0.4, folder / "cut_off_indexed.mp4"))
     empty = folder / "zero_bytes.mp4"
     empty.write_bytes(b"")
-    audio_only = write_audio_only_mp4(folder / "audio_only.mp4", audio, SAMPLE_RATE)
+    audio_only = write_clip(folder / "audio_only.mp4", None, None, audio, SAMPLE_RATE)
     video_only = Path(media.write_video(folder / "video_only.mp4", frames, FPS))
     one_frame = Path(
         media.write_video(folder / "one_frame.mp4", frames[:1], FPS, audio=audio, sample_rate=SAMPLE_RATE)
     )
     uhd = write_uhd_clip(folder / "uhd.mp4", audio)
     narrowband = Path(media.write_wav(folder / "narrowband_8khz.wav", media.speech_like_audio(DURATION, 8000), 8000))
-    nan_wav = Path(media.write_wav(folder / "nan.wav", np.full(SAMPLE_RATE * 3, np.nan), SAMPLE_RATE, subtype="FLOAT"))
+    nan_wav = folder / "nan.wav"
+    # a float wav holding NaN samples, which the project's own writer refuses to write
+    soundfile.write(nan_wav, np.full(SAMPLE_RATE * 3, np.nan), SAMPLE_RATE, subtype="FLOAT")
     nan_waveform = np.full(SAMPLE_RATE * 3, np.nan, dtype=np.float32)
     non_utf8 = folder / NON_UTF8_NAME
     shutil.copyfile(good, non_utf8)
