@@ -42,9 +42,10 @@ BLOCK_RENAMES = {
     "layer_norms.1": "norm2",
 }
 
-# The published code fed its models BGR frames (normalised with the RGB ImageNet statistics), cropped from clips
-# decoded at 224 x 224; the processor saved beside converted weights does the same.
-ORIGINAL_VIDEO_PROCESSOR_SETTINGS = {"channel_order": "bgr", "pre_crop_size": {"height": 224, "width": 224}}
+# The published preprocessing (the compat settings of TACFNVideoProcessor): BGR frames normalised with the RGB ImageNet
+# statistics, cropped from clips decoded at 224 x 224, its frame and landmark-row rules, its crops stored as JPEGs.
+ORIGINAL_VIDEO_PROCESSOR_SETTINGS = {"channel_order": "bgr", "pre_crop_size": {"height": 224, "width": 224},
+    "frame_sampling": "published", "landmark_rows": "published", "jpeg_round_trip": True}  # fmt: skip
 
 # The published code runs the multimodal model (and fine-tunes the unimodal pair) without a ReLU after the video stem's
 # batch norm and with the fusion softmax over the height x width positions of each time slice.

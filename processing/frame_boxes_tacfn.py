@@ -1,7 +1,8 @@
 """Boxes in a clip's frames: where the face is (OpenFace landmark CSVs read by column name and matched to frames by
 time, the bounding boxes of landmarks as the published preprocessing cut them, dlib's HOG face detector for clips
 without landmarks, a centred square when it finds none), the frame region a call asks for, and the augmentation window
-every box of a clip shrinks to."""
+every box of a clip shrinks to; and the published preprocessing's own frame and landmark-row rules and JPEG round trip
+(see the video processor's `frame_sampling`, `landmark_rows` and `jpeg_round_trip`)."""
 
 import math
 import os
@@ -177,6 +178,52 @@ def match_landmark_rows(track: LandmarkTrack, frame_indices: np.ndarray, fps: Op
     return tracked[nearest]
 
 
+def published_landmark_rows(track: LandmarkTrack, num_frames: int) -> np.ndarray:
+    """The published landmark row of each sampled frame i = 0..num_frames-1: row `ceil(i * R / num_frames)` of the R
+    rows of the landmarks, clamped to R-1, whatever frame was sampled; shape (num_frames,) int64."""
+    num_rows = len(track.points)
+    rows = -((-np.arange(num_frames, dtype=np.int64) * num_rows) // num_frames)
+    return np.minimum(rows, num_rows - 1)
+
+
+def sample_frame_indices(total_frames: int, num_frames: int, name: str) -> np.ndarray:
+    """
+    Indices of `num_frames` frames spread uniformly over a clip of `total_frames` frames: `floor(i * total_frames /
+    num_frames)`, the frames shown at times `i * duration / num_frames` (the published code's exact rule is
+    `published_frame_indices`). Shorter clips repeat frames, with a warning.
+
+    Args:
+        total_frames (`int`): Frames in the clip.
+        num_frames (`int`): Frames wanted.
+        name (`str`): How to call the clip in the warning.
+
+    Returns:
+        `np.ndarray` of shape (num_frames,), int64, non-decreasing.
+    """
+    if total_frames < num_frames:
+        warnings.warn(
+            f"{name} has only {total_frames} frames, fewer than the {num_frames} sampled; frames are repeated."
+        )
+    return (np.arange(num_frames, dtype=np.int64) * total_frames) // num_frames
+
+
+def published_frame_indices(duration: float, fps: float, total_frames: int, num_frames: int) -> np.ndarray:
+    """The published frame choice: frame `int(fps * i * D / num_frames)` for i = 0..num_frames-1, the frame shown at
+    time `i * D / num_frames` where D is the container `duration` truncated to 10 ms (as ffmpeg prints it and moviepy
+    reads it), clamped to the last of `total_frames` frames; shape (num_frames,) int64."""
+    published_duration = math.floor(duration * 100 + 1e-6) / 100
+    times = np.arange(num_frames) * published_duration / num_frames
+    return np.minimum(np.floor(fps * times).astype(np.int64), total_frames - 1)
+
+
+def jpeg_round_trip(crop: np.ndarray) -> np.ndarray:
+    """A uint8 crop (H, W, 3) written and read back as OpenCV's default JPEG (quality 95, 4:2:0), as `cv2.imwrite` /
+    `cv2.imread` did in the published code. The channels are handed to OpenCV in the order given; OpenCV takes them as
+    BGR (see the video processor's `jpeg_round_trip`)."""
+    encoded = cv2.imencode(".jpg", crop)[1]
+    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+
+
 def landmark_boxes(points: np.ndarray, frame_size: tuple, source: str, rows: np.ndarray) -> np.ndarray:
     """
     Bounding boxes of landmarks, truncated to whole pixels as the published code did and clipped to the frame.
@@ -306,7 +353,10 @@ def face_boxes(frames: list, indices, fps, area: tuple, landmarks, settings: dic
         return np.tile(np.array([0, 0, width, height], dtype=np.float64), (len(frames), 1))
     if landmarks is not None:
         track = as_landmark_track(landmarks, name)
-        rows = match_landmark_rows(track, indices, fps)
+        if settings["landmark_rows"] == "published":
+            rows = published_landmark_rows(track, len(indices))
+        else:
+            rows = match_landmark_rows(track, indices, fps)
         # stored-pixel landmarks -> decoded-pixel landmarks (they differ with pre_crop_size and frame_region)
         scale = np.array([width / (area[2] - area[0]), height / (area[3] - area[1])])
         return landmark_boxes((track.points[rows] - np.array(area[:2])) * scale, (height, width), track.path, rows)

@@ -1,7 +1,6 @@
 """Video processor for TACFN: a clip -> `num_frames` face crops, resized, rescaled and normalised."""
 
 import os
-import warnings
 from typing import Any, Optional, TypedDict, Union
 
 import cv2
@@ -13,11 +12,16 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from transformers.utils import TensorType
 from transformers.video_processing_utils import BaseVideoProcessor
 
-from .frame_boxes_tacfn import apply_window, check_region, crop_and_resize, face_boxes, region_box
+from .frame_boxes_tacfn import (
+    apply_window, check_region, crop_and_resize, face_boxes, jpeg_round_trip, published_frame_indices, region_box,
+    sample_frame_indices,
+)  # fmt: skip
 from .media_io_tacfn import Clip, check_time_window, read_clip
 
 
 CHANNEL_ORDERS = ("rgb", "bgr")
+FRAME_SAMPLINGS = ("uniform", "published")
+LANDMARK_ROWS = ("matched", "published")
 CV2_INTERPOLATIONS = {
     PILImageResampling.NEAREST: cv2.INTER_NEAREST,
     PILImageResampling.LANCZOS: cv2.INTER_LANCZOS4,
@@ -45,6 +49,9 @@ class TACFNVideoProcessorKwargs(TypedDict, total=False):
     augment_ratio: Union[tuple, list]
     flip_probability: Union[float, int]
     channel_order: str
+    frame_sampling: str
+    landmark_rows: str
+    jpeg_round_trip: bool
     do_rescale: bool
     rescale_factor: Union[float, int]
     do_normalize: bool
@@ -114,6 +121,19 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         channel_order (`str`, *optional*, defaults to `"rgb"`):
             `"rgb"`, or `"bgr"` as the published code fed its model (needed by converted original weights).
             `image_mean` / `image_std` apply to the channels in this output order.
+        frame_sampling (`str`, *optional*, defaults to `"uniform"`):
+            `"uniform"`: frame `floor(i * N / num_frames)` of N frames. `"published"`: frame `int(fps * i * D /
+            num_frames)` (clamped to the last), moviepy's frame at time `i * D / num_frames`, D the container duration
+            truncated to 10 ms as ffmpeg prints it (3.50 s for 3.5035 s); for whole files only (not windows, arrays).
+        landmark_rows (`str`, *optional*, defaults to `"matched"`):
+            `"matched"`: the landmark row of each frame. `"published"`: for sampled frame i, row `ceil(i * R /
+            num_frames)` (clamped to R-1) of the R rows, one or two frames ahead. The published code also took the
+            landmark columns by position, right only for the RAVDESS export layout; we select them by header name.
+        jpeg_round_trip (`bool`, *optional*, defaults to `False`):
+            Encode every resized crop as OpenCV's default JPEG (quality 95) and decode it, before flip, channel order
+            and normalisation, as the published code stored its crops. It gave moviepy's RGB frames to `cv2.imwrite`,
+            which takes BGR, so the encoder saw red and blue swapped; we hand the RGB crop to OpenCV unchanged to do
+            the same (the JPEG colour transform and chroma subsampling treat red and blue differently).
         do_rescale (`bool`, *optional*, defaults to `True`):
             Multiply pixel values by `rescale_factor`.
         rescale_factor (`float`, *optional*, defaults to 1/255):
@@ -141,6 +161,9 @@ class TACFNVideoProcessor(BaseVideoProcessor):
     augment_ratio = (3 / 4, 4 / 3)
     flip_probability = 0.5
     channel_order = "rgb"
+    frame_sampling = "uniform"
+    landmark_rows = "matched"
+    jpeg_round_trip = False
     do_rescale = True
     rescale_factor = 1 / 255
     do_normalize = True
@@ -221,6 +244,9 @@ class TACFNVideoProcessor(BaseVideoProcessor):
             raise ValueError(
                 f"{name}: channel_order must be one of {CHANNEL_ORDERS}, got {settings['channel_order']!r}."
             )
+        for key, allowed in (("frame_sampling", FRAME_SAMPLINGS), ("landmark_rows", LANDMARK_ROWS)):
+            if settings[key] not in allowed:
+                raise ValueError(f"{name}: {key} must be one of {allowed}, got {settings[key]!r}.")
         if settings["resample"] not in CV2_INTERPOLATIONS:
             raise ValueError(
                 f"{name}: resample must be one of {[0, 1, 2, 3, 4]}, got {settings['resample']!r}."
@@ -252,22 +278,26 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         return sample_frame_indices(total_frames, num_frames, name)
 
     def load_clip(self, path, num_frames=None, pre_crop_size=None, video_start=None, video_end=None,
-                  frame_region=None, audio_seconds=None) -> Clip:  # fmt: skip
+                  frame_region=None, audio_seconds=None, frame_sampling=None) -> Clip:  # fmt: skip
         """
         Decode the sampled frames of a video file (and, with `audio_seconds`, the head of its audio track from the
         window's start) from one open container; settings left `None` are the processor's. Frames are scaled to
         `pre_crop_size` while decoding unless a `frame_region` is cut from them first.
         """
         num_frames = num_frames or self.num_frames
+        published = (frame_sampling or self.frame_sampling) == "published"
         pre_crop = _as_size(pre_crop_size, "pre_crop_size") or self.pre_crop_size
         check_time_window(video_start, video_end)
         times = None if video_start is None else self.sample_frames(num_frames, None, video_start, video_end)
         name = _describe(path, 0)
         size = (pre_crop.height, pre_crop.width) if pre_crop is not None and frame_region is None else None
-        return read_clip(
-            path, lambda info: self.sample_frames(num_frames, info.num_frames, name=name), times, size, audio_seconds,
-            audio_start=video_start or 0.0,
-        )  # fmt: skip
+
+        def choose_indices(info):
+            if published and info.fps and info.duration > 0:
+                return published_frame_indices(info.duration, info.fps, info.num_frames, num_frames)
+            return self.sample_frames(num_frames, info.num_frames, name=name)
+
+        return read_clip(path, choose_indices, times, size, audio_seconds, audio_start=video_start or 0.0)
 
     def _preprocess(self, videos: list, landmarks=None, return_tensors=None, **settings) -> BatchFeature:
         """Decode (or pick), crop, resize and normalise every clip; `settings` are complete and standardized."""
@@ -292,6 +322,8 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         interpolation = CV2_INTERPOLATIONS[settings["resample"]]
         # (num_frames, height, width, 3) uint8
         crops = np.stack([crop_and_resize(frame, box, size, interpolation) for frame, box in zip(frames, boxes)])
+        if settings["jpeg_round_trip"]:
+            crops = np.stack([jpeg_round_trip(crop) for crop in crops])
         if flip:
             crops = crops[:, :, ::-1]
         if settings["channel_order"] == "bgr":
@@ -305,7 +337,8 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         """The sampled frames (T uint8 (H, W, 3) arrays), their indices (T,), the clip's frame rate (`None` for
         arrays) and the area `(left, top, right, bottom)` of the stored frame they show, in stored pixels."""
         if isinstance(clip, (str, os.PathLike)):
-            window = {key: settings[key] for key in ("num_frames", "video_start", "video_end", "frame_region")}
+            keys = ("num_frames", "video_start", "video_end", "frame_region", "frame_sampling")
+            window = {key: settings[key] for key in keys}
             clip = self.load_clip(clip, pre_crop_size=settings["pre_crop_size"], **window)
         if isinstance(clip, Clip):
             frames, indices, fps = clip.frames, clip.indices, clip.info.fps
@@ -335,27 +368,6 @@ def _augment_window(settings: dict) -> tuple:
         image, list(settings["augment_scale"]), list(settings["augment_ratio"])
     )
     return left / out_width, top / out_height, width / out_width, height / out_height
-
-
-def sample_frame_indices(total_frames: int, num_frames: int, name: str) -> np.ndarray:
-    """
-    Indices of `num_frames` frames spread uniformly over a clip of `total_frames` frames: `floor(i * total_frames /
-    num_frames)`, the frames shown at the published times `i * duration / num_frames`. Shorter clips repeat frames,
-    with a warning.
-
-    Args:
-        total_frames (`int`): Frames in the clip.
-        num_frames (`int`): Frames wanted.
-        name (`str`): How to call the clip in the warning.
-
-    Returns:
-        `np.ndarray` of shape (num_frames,), int64, non-decreasing.
-    """
-    if total_frames < num_frames:
-        warnings.warn(
-            f"{name} has only {total_frames} frames, fewer than the {num_frames} sampled; frames are repeated."
-        )
-    return (np.arange(num_frames, dtype=np.int64) * total_frames) // num_frames
 
 
 def check_frame_array(clip, name: str) -> np.ndarray:
