@@ -11,8 +11,8 @@ import pytest
 from transformers import AutoProcessor
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from modeling_tacfn.convert_original_tacfn_checkpoint import ORIGINAL_VIDEO_PROCESSOR_SETTINGS, save_converted_model
 from modeling_tacfn import TACFNConfig, TACFNForAudioVisualClassification
+from modeling_tacfn.convert_original_tacfn_checkpoint import ORIGINAL_VIDEO_PROCESSOR_SETTINGS, save_converted_model
 from processing import TACFNProcessor, TACFNVideoProcessor
 from processing.frame_boxes_tacfn import jpeg_round_trip, published_landmark_rows, read_landmark_csv
 from processing.media_io_tacfn import probe_media, read_video_frames
