@@ -45,6 +45,7 @@ BLOCK_RENAMES = {
 # The published code fed its models BGR frames (normalised with the RGB ImageNet statistics), cropped from clips
 # decoded at 224 x 224; the processor saved beside converted weights does the same.
 ORIGINAL_VIDEO_PROCESSOR_SETTINGS = {"channel_order": "bgr", "pre_crop_size": {"height": 224, "width": 224}}
+ORIGINAL_FEATURE_EXTRACTOR_SETTINGS = {"resampling": "track_swr_s16", "pad_mode": "reflect"}  # ffmpeg, librosa < 0.9
 
 # The published code runs the multimodal model (and fine-tunes the unimodal pair) without a ReLU after the video stem's
 # batch norm and with the fusion softmax over the height x width positions of each time slice.
@@ -395,14 +396,14 @@ def convert_checkpoint(
 
 
 def save_converted_model(model: TACFNForAudioVisualClassification, output_dir: Path) -> None:
-    """Saves the model as safetensors with `save_pretrained`, and beside it a `TACFNProcessor` that prepares clips as
-    the published code did (`ORIGINAL_VIDEO_PROCESSOR_SETTINGS`) and the pipeline code."""
+    """Saves the model (`save_pretrained`), a `TACFNProcessor` with the published preprocessing and the pipeline."""
     model.save_pretrained(output_dir)
     print(f"Saved the converted model to {output_dir}")
     video_processor = TACFNVideoProcessor(**ORIGINAL_VIDEO_PROCESSOR_SETTINGS)
-    processor = TACFNProcessor(feature_extractor=TACFNFeatureExtractor(), video_processor=video_processor)
+    processor = TACFNProcessor(TACFNFeatureExtractor(**ORIGINAL_FEATURE_EXTRACTOR_SETTINGS), video_processor)
     processor.save_pretrained(output_dir)
-    settings = ", ".join(f"{name}={value!r}" for name, value in ORIGINAL_VIDEO_PROCESSOR_SETTINGS.items())
+    published = ORIGINAL_VIDEO_PROCESSOR_SETTINGS | ORIGINAL_FEATURE_EXTRACTOR_SETTINGS
+    settings = ", ".join(f"{name}={value!r}" for name, value in published.items())
     print(f"Saved a TACFNProcessor with the published preprocessing ({settings}) to {output_dir}")
     save_pipeline(output_dir)
     print(f"Saved the video-classification pipeline code to {output_dir}")
