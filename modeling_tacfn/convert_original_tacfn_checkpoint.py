@@ -2,9 +2,8 @@
 
 Three kinds of original checkpoint are understood: the multimodal model (`fold_{i}_msaf_ravdess_best.pth`,
 `--checkpoint`), the unimodal 3D ResNeXt-50 (`fold_{i}_resnext50_best.pth`, `--video-checkpoint`) and the unimodal
-MFCCNet (`fold_{i}_mfccNet_best.pth`, `--audio-checkpoint`). One unimodal checkpoint alone gives a unimodal model; the
-two together give a fused model whose encoders come from them and whose fusion block and classifier are newly
-initialised, as at the start of the paper's second training stage. Example:
+MFCCNet (`fold_{i}_mfccNet_best.pth`, `--audio-checkpoint`). One unimodal checkpoint gives a unimodal model; the two
+give a fused model with their encoders and a new fusion block and classifier (the paper's second stage). Example:
 `python -m modeling_tacfn.convert_original_tacfn_checkpoint --checkpoint fold_1_msaf_ravdess_best.pth --output DIR`.
 
 Checkpoints are read with `torch.load(weights_only=True)` only. The keys are renamed by the layout tables below and
@@ -42,10 +41,11 @@ BLOCK_RENAMES = {
     "layer_norms.1": "norm2",
 }
 
-# The published preprocessing (the compat settings of TACFNVideoProcessor): BGR frames normalised with the RGB ImageNet
-# statistics, cropped from clips decoded at 224 x 224, its frame and landmark-row rules, its crops stored as JPEGs.
+# The published preprocessing (compat settings): BGR frames from clips decoded at 224 x 224, its frame and landmark-row
+# rules and JPEG crops; audio resampled by ffmpeg to 16-bit 44.1 kHz before the window is cut, librosa < 0.9 padding.
 ORIGINAL_VIDEO_PROCESSOR_SETTINGS = {"channel_order": "bgr", "pre_crop_size": {"height": 224, "width": 224},
     "frame_sampling": "published", "landmark_rows": "published", "jpeg_round_trip": True}  # fmt: skip
+ORIGINAL_FEATURE_EXTRACTOR_SETTINGS = {"resampling": "track_swr_s16", "pad_mode": "reflect"}
 
 # The published code runs the multimodal model (and fine-tunes the unimodal pair) without a ReLU after the video stem's
 # batch norm and with the fusion softmax over the height x width positions of each time slice.
@@ -396,14 +396,14 @@ def convert_checkpoint(
 
 
 def save_converted_model(model: TACFNForAudioVisualClassification, output_dir: Path) -> None:
-    """Saves the model as safetensors with `save_pretrained`, and beside it a `TACFNProcessor` that prepares clips as
-    the published code did (`ORIGINAL_VIDEO_PROCESSOR_SETTINGS`) and the pipeline code."""
+    """Saves the model (`save_pretrained`), a `TACFNProcessor` with the published preprocessing and the pipeline."""
     model.save_pretrained(output_dir)
     print(f"Saved the converted model to {output_dir}")
     video_processor = TACFNVideoProcessor(**ORIGINAL_VIDEO_PROCESSOR_SETTINGS)
-    processor = TACFNProcessor(feature_extractor=TACFNFeatureExtractor(), video_processor=video_processor)
+    processor = TACFNProcessor(TACFNFeatureExtractor(**ORIGINAL_FEATURE_EXTRACTOR_SETTINGS), video_processor)
     processor.save_pretrained(output_dir)
-    settings = ", ".join(f"{name}={value!r}" for name, value in ORIGINAL_VIDEO_PROCESSOR_SETTINGS.items())
+    published = ORIGINAL_VIDEO_PROCESSOR_SETTINGS | ORIGINAL_FEATURE_EXTRACTOR_SETTINGS
+    settings = ", ".join(f"{name}={value!r}" for name, value in published.items())
     print(f"Saved a TACFNProcessor with the published preprocessing ({settings}) to {output_dir}")
     save_pipeline(output_dir)
     print(f"Saved the video-classification pipeline code to {output_dir}")

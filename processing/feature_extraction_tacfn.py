@@ -8,10 +8,15 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.audio_utils import mel_filter_bank, spectrogram, window_function
 from transformers.utils import TensorType
 
-from .media_io_tacfn import resample_audio
+from .media_io_tacfn import resample_audio, resample_audio_to_pcm16
 
 
 MAX_CHANNELS = 8
+RESAMPLING_MODES = ("window_soxr", "track_swr_s16")
+PAD_MODES = ("constant", "reflect")
+# audio read past the window's end when the whole track is resampled, so that the resampling filter's tail sees the
+# samples after the window as it does on the whole track (libswresample's default filter spans a few dozen samples)
+TRACK_RESAMPLING_MARGIN = 0.1
 INTEGER_SCALES = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}
 
 
@@ -23,6 +28,8 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
     audio_duration)` is cut at the input's own sampling rate (zero-padded when the audio is shorter), resampled to
     `sampling_rate` with soxr's high-quality filter, and turned into a power mel spectrogram (centred frames with zero
     padding, Hann window, slaney mel scale and norm), decibels with an 80 dB range and an orthonormal DCT-II.
+    `resampling` and `pad_mode` switch the resampling and the STFT padding to the published environment's (what the
+    checkpoint converter sets).
 
     Args:
         num_mfcc (`int`, *optional*, defaults to 13):
@@ -43,6 +50,18 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
             Dynamic range kept by the decibel conversion, below the loudest value of the clip.
         padding_value (`float`, *optional*, defaults to 0.0):
             Sample value used to pad audio shorter than the window.
+        resampling (`str`, *optional*, defaults to `"window_soxr"`):
+            How the audio reaches `sampling_rate`. `"window_soxr"` cuts the window at the input's rate and resamples
+            it alone with soxr, as `librosa.load(offset=..., duration=...)` of the source does. `"track_swr_s16"`
+            resamples the whole input to 16-bit PCM with libswresample first and cuts the window afterwards, as the
+            published preprocessing did (`ffmpeg -ar 44100` to a wav, then `librosa.load` of that wav; the channels
+            are averaged before resampling, which differs from averaging the resampled 16-bit channels by at most one
+            16-bit step). [`TACFNProcessor`] decodes only the head of a track; with `"track_swr_s16"` it reads
+            `audio_read_seconds`, 0.1 s past the window's end, so the resampling filter sees the samples after the
+            window and the window is the same as that of the whole track resampled.
+        pad_mode (`str`, *optional*, defaults to `"constant"`):
+            How the centred STFT pads the window's ends: `"constant"` (zeros, librosa 0.9 and later) or `"reflect"`
+            (librosa before 0.9, the published environment's: it pinned no librosa version and predates 0.9).
         kwargs:
             Passed to [`SequenceFeatureExtractor`].
     """
@@ -60,6 +79,8 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
         num_mel_bins: int = 128,
         top_db: float = 80.0,
         padding_value: float = 0.0,
+        resampling: str = "window_soxr",
+        pad_mode: str = "constant",
         **kwargs,
     ):
         kwargs.setdefault("return_attention_mask", False)
@@ -74,6 +95,8 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
         self.hop_length = hop_length
         self.num_mel_bins = num_mel_bins
         self.top_db = top_db
+        self.resampling = resampling
+        self.pad_mode = pad_mode
         self._validate_settings()
         self.window = window_function(n_fft, "hann")
         self.mel_filters = mel_filter_bank(
@@ -90,6 +113,13 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
     def num_audio_frames(self) -> int:
         """MFCC frames per clip: 212 for 2.45 s at 44.1 kHz with a hop of 512."""
         return 1 + self.window_samples // self.hop_length
+
+    @property
+    def audio_read_seconds(self) -> float:
+        """Seconds from the start of a track that the features depend on: the window's end, plus
+        `TRACK_RESAMPLING_MARGIN` when the whole track is resampled."""
+        margin = TRACK_RESAMPLING_MARGIN if self.resampling == "track_swr_s16" else 0.0
+        return self.audio_offset + self.audio_duration + margin
 
     @property
     def window_samples(self) -> int:
@@ -157,7 +187,7 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
             fft_length=self.n_fft,
             power=2.0,
             center=True,
-            pad_mode="constant",
+            pad_mode=self.pad_mode,
             mel_filters=self.mel_filters,
             log_mel="dB",
             reference=1.0,
@@ -171,8 +201,9 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
         """
         The analysed window of a mono clip, resampled to `self.sampling_rate`.
 
-        The window is cut at the input rate first and resampled afterwards, as `librosa.load(offset=..., duration=...)`
-        does, so the result matches librosa's to float precision.
+        With `resampling="window_soxr"` the window is cut at the input rate first and resampled afterwards, as
+        `librosa.load(offset=..., duration=...)` does, so the result matches librosa's to float precision; with
+        `"track_swr_s16"` the whole input is resampled to 16-bit PCM first and the window cut afterwards.
 
         Args:
             waveform (`np.ndarray`): float32 mono samples, shape (samples,).
@@ -181,6 +212,9 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
         Returns:
             `np.ndarray` of shape (window_samples,), float32.
         """
+        if self.resampling == "track_swr_s16":
+            waveform = resample_audio_to_pcm16(waveform, sampling_rate, self.sampling_rate)
+            sampling_rate = self.sampling_rate
         start = int(round(self.audio_offset * sampling_rate))
         length = int(round(self.audio_duration * sampling_rate))
         window = waveform[start : start + length]
@@ -207,6 +241,10 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
                 raise ValueError(f"{self.__class__.__name__}: {name} must be positive, got {value}.")
         if self.audio_offset < 0:
             raise ValueError(f"{self.__class__.__name__}: audio_offset must be >= 0, got {self.audio_offset}.")
+        choices = {"resampling": (self.resampling, RESAMPLING_MODES), "pad_mode": (self.pad_mode, PAD_MODES)}
+        for name, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ValueError(f"{self.__class__.__name__}: {name} must be one of {allowed}, got {value!r}.")
         if self.num_mfcc > self.num_mel_bins:
             raise ValueError(
                 f"{self.__class__.__name__}: num_mfcc ({self.num_mfcc}) cannot exceed num_mel_bins "

@@ -109,8 +109,8 @@ class TACFNProcessor(ProcessorMixin):
         clips = as_list_of_videos(videos)
         entries = _as_list_of_audio(audio, len(clips))
         rates = _as_list_of_rates(sampling_rate, len(clips))
-        # the feature extractor reads nothing after the end of its window
-        head_seconds = self.feature_extractor.audio_offset + self.feature_extractor.audio_duration
+        # the feature extractor's features depend on nothing after this
+        head_seconds = self.feature_extractor.audio_read_seconds
         decoding = {name: video_kwargs[name] for name in DECODING_SETTINGS if name in video_kwargs}
         own_track = [entry is None and isinstance(clip, (str, os.PathLike)) for clip, entry in zip(clips, entries)]
         # a video file that gives its own audio track is opened once, for its frames and its audio together

@@ -11,14 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers import AutoProcessor
 
 from modeling_tacfn import TACFNForAudioVisualClassification
 from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
 from modeling_tacfn.convert_original_tacfn_checkpoint import convert_checkpoint, main
+from processing import TACFNFeatureExtractor, TACFNProcessor
+from tests.media import speech_like_audio
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -292,6 +296,21 @@ def test_conversion_saves_a_processor_with_the_published_preprocessing(multimoda
     assert processor_config["video_processor"]["channel_order"] == "bgr"
     assert processor_config["video_processor"]["pre_crop_size"] == {"height": 224, "width": 224}
     assert "channel_order='bgr'" in multimodal_conversion[1]
+    assert processor_config["feature_extractor"]["resampling"] == "track_swr_s16"
+    assert processor_config["feature_extractor"]["pad_mode"] == "reflect"
+    assert "resampling='track_swr_s16', pad_mode='reflect'" in multimodal_conversion[1]
+
+
+def test_converted_folder_loads_a_processor_that_applies_the_published_audio_settings(multimodal_conversion):
+    published = TACFNFeatureExtractor(resampling="track_swr_s16", pad_mode="reflect")
+    audio = speech_like_audio(duration=3.5, sample_rate=48000, channels=2)
+    expected = published(audio, sampling_rate=48000)["input_features"]
+    for loader in (TACFNProcessor, AutoProcessor):
+        feature_extractor = loader.from_pretrained(multimodal_conversion[2]).feature_extractor
+        assert (feature_extractor.resampling, feature_extractor.pad_mode) == ("track_swr_s16", "reflect")
+        np.testing.assert_array_equal(feature_extractor(audio, sampling_rate=48000)["input_features"], expected)
+    default = TACFNFeatureExtractor()(audio, sampling_rate=48000)["input_features"]
+    assert np.abs(default - expected).max() > 1.0
 
 
 def test_converted_multimodal_model_computes_the_published_pieces(multimodal_conversion, checkpoints):
