@@ -370,6 +370,7 @@ def resample_audio_to_pcm16(waveform: np.ndarray, sampling_rate: int, target_rat
     chunks = [*resampler.resample(frame), *resampler.resample(None)]
     return np.concatenate([chunk.to_ndarray()[0] for chunk in chunks]).astype(np.float32) / 32768.0
 
+
 def probe_media(path: str | os.PathLike, require_video: bool, require_audio: bool) -> MediaInfo:
     """Check that a media file opens, holds the streams asked for, decodes, and holds data up to its stated end.
 
