@@ -40,7 +40,7 @@ setup(
     ],
     extras_require={
         "demo": ["gradio>=6.31"],
-        "test": ["pytest", "librosa", "scikit-learn", "decord>=0.6.0", "gradio>=6.31", "playwright"],
+        "test": ["pytest", "librosa", "scikit-learn", "decord>=0.6.0", "gradio>=6.31", "playwright", "hypothesis"],
     },
     entry_points={"console_scripts": ["tacfn = inference.cli:main"]},
 )

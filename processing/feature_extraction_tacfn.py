@@ -8,7 +8,7 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.audio_utils import mel_filter_bank, spectrogram, window_function
 from transformers.utils import TensorType
 
-from .media_io_tacfn import resample_audio, resample_audio_to_pcm16
+from .audio_resampling_tacfn import resample_audio, resample_audio_to_pcm16
 
 
 MAX_CHANNELS = 8

@@ -1,5 +1,5 @@
 """Reading TACFN's inputs from disk with PyAV: opening and probing media files, decoding video frames (chosen by index
-or by time), reading and resampling audio tracks, and reading OpenFace landmark CSVs.
+or by time), reading audio tracks (resampled in `audio_resampling_tacfn`), and reading OpenFace landmark CSVs.
 
 Every file is opened once per read (frames and the audio track of a clip come from one open container), and every
 reader checks its input first and raises a `ValueError` that names the file and the problem, instead of letting a
@@ -13,7 +13,6 @@ from typing import Callable, Optional
 
 import av
 import numpy as np
-import soxr
 
 
 NUM_LANDMARKS = 68
@@ -102,6 +101,9 @@ def open_media(path: str, role: str):
     except av.error.FFmpegError as error:
         raise ValueError(f"{role} file {path!r} is not a readable media file: {_describe(error)}") from error
     with container:
+        # a stream whose codec FFmpeg does not know has no decoder (a damaged codec tag, or a made-up one)
+        if any(stream.codec_context is None for stream in (*container.streams.video[:1], *container.streams.audio[:1])):
+            raise ValueError(f"{role} file {path!r} is damaged: a stream's codec is unknown, so it cannot be decoded.")
         yield path, container
 
 
@@ -351,24 +353,6 @@ def _frame_start_sample(frame, sampling_rate: int) -> int:
     if frame.pts is None or frame.time_base is None:
         return 0
     return int(round(float(frame.pts * frame.time_base) * sampling_rate))
-
-
-def resample_audio(waveform: np.ndarray, sampling_rate: int, target_rate: int) -> np.ndarray:
-    """Resample mono audio with soxr's high-quality filter (what `librosa.load(sr=...)` uses); float32 (samples,)."""
-    if sampling_rate == target_rate:
-        return waveform
-    return soxr.resample(waveform, sampling_rate, target_rate, quality="HQ")
-
-
-def resample_audio_to_pcm16(waveform: np.ndarray, sampling_rate: int, target_rate: int) -> np.ndarray:
-    """Resample mono float audio to 16-bit PCM with libswresample's default filter, as `ffmpeg -ar RATE out.wav` does,
-    read back as float32 samples / 32768 as soundfile reads a 16-bit wav; (samples,) -> (resampled samples,)."""
-    frame = av.AudioFrame.from_ndarray(np.asarray(waveform, dtype=np.float32)[None], format="fltp", layout="mono")
-    frame.sample_rate, frame.pts = sampling_rate, 0
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=target_rate)
-    # the flush (`None`) returns the samples still held in the filter; each chunk is (1, samples) int16
-    chunks = [*resampler.resample(frame), *resampler.resample(None)]
-    return np.concatenate([chunk.to_ndarray()[0] for chunk in chunks]).astype(np.float32) / 32768.0
 
 
 def probe_media(path: str | os.PathLike, require_video: bool, require_audio: bool) -> MediaInfo:
