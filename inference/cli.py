@@ -1,11 +1,14 @@
 """The `tacfn` command.
 
-    tacfn predict VIDEO... --model DIR [--top-k 3] [--json] [--heatmap DIR] [--landmarks-dir DIR]
-                           [--batch-size 4] [--num-workers 2]
+    tacfn predict VIDEO|FOLDER... --model DIR [--top-k 3] [--json] [--output results.jsonl|results.csv]
+                                  [--heatmap DIR] [--landmarks-dir DIR] [--batch-size 4] [--num-workers 2]
     tacfn demo --model DIR [--host 127.0.0.1] [--port 7860]
 
 `predict` prints a table (or, with `--json`, one JSON object per line) with the top emotions of every clip; files that
-cannot be read are reported and skipped, the others are still predicted, and the exit code is then 1. `--heatmap DIR`
+cannot be read are reported and skipped, the others are still predicted, and the exit code is then 1; a summary of the
+failures ends the run. A folder stands for the video files under it. `--output FILE` writes every clip's result to FILE
+as it finishes (JSON lines or CSV rows), and a rerun with the same FILE skips the clips it already holds predictions
+for, so a killed run loses nothing it finished. `--heatmap DIR`
 writes the attention picture (the fusion weights over the face frames) of every clip to DIR. `--landmarks-dir DIR`
 crops faces by the OpenFace landmark CSV of each clip (same stem, as RAVDESS's FacialTracking files) instead of the face
 detector. `demo` serves the web demo (Gradio) on this machine.
@@ -21,6 +24,7 @@ from tqdm.auto import tqdm
 
 from .attention_picture import plot_attention_picture
 from .batch_prediction import ClipPrediction, predict_files
+from .batch_results import ResultFile, expand_videos
 from .model_folder import load_classifier
 
 
@@ -37,10 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     predict = commands.add_parser("predict", help="predict the emotion of video clips")
-    predict.add_argument("videos", nargs="+", metavar="VIDEO", help="video files (mp4, avi, mov, mkv, ...)")
+    predict.add_argument(
+        "videos", nargs="+", metavar="VIDEO", help="video files (mp4, avi, mov, mkv, ...) or folders of them"
+    )
     predict.add_argument("--model", required=True, help="model folder (or Hub repository id) with its processor")
     predict.add_argument("--top-k", type=int, default=3, help="emotions shown per clip (default: 3)")
     predict.add_argument("--json", action="store_true", help="print one JSON object per clip instead of a table")
+    predict.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write each result to FILE (.jsonl or .csv) as it finishes; a rerun skips the clips FILE has results for",
+    )
     predict.add_argument("--heatmap", type=Path, metavar="DIR", help="write each clip's attention picture to DIR")
     predict.add_argument(
         "--landmarks-dir",
@@ -93,34 +105,64 @@ def predict_command(args: argparse.Namespace) -> int:
                 f"--heatmap needs the fused model; {args.model!r} is {classifier.model.config.modality!r} only."
             )
         args.heatmap.mkdir(parents=True, exist_ok=True)
-    picture_names = _picture_names(args.videos)
+    try:
+        results_file = ResultFile(args.output, args.top_k) if args.output is not None else None
+    except ValueError as error:
+        return _fail(str(error))
+    videos = expand_videos(args.videos)
+    done = results_file.done if results_file is not None else set()
+    # picture names come from every clip, so that a resumed run names them as the first run did
+    todo = [(video, name) for video, name in zip(videos, _picture_names(videos)) if video not in done]
+    try:
+        return _predict_and_report(args, classifier, todo, results_file, skipped=len(videos) - len(todo))
+    finally:
+        if results_file is not None:
+            results_file.close()
 
-    results = []
-    progress = tqdm(total=len(args.videos), unit="clip", file=sys.stderr, disable=args.quiet or len(args.videos) < 2)
+
+def _predict_and_report(args, classifier, todo: list[tuple], results_file, skipped: int) -> int:
+    """Predict the clips of `todo` (`(clip, picture name)` pairs), writing each result as it comes (to stdout with
+    `--json`, to `results_file`) and printing its warnings; the table (without `--json` and `--output`) and the failure
+    summary at the end; returns the exit code. Only the table's rows and the failures are kept, not the clips' frames
+    or fusion weights."""
+    videos = [video for video, _ in todo]
+    rows, failures = [], []
+    keep_rows = not args.json and results_file is None
+    progress = tqdm(total=len(videos), unit="clip", file=sys.stderr, disable=args.quiet or len(videos) < 2)
     predictions = predict_files(
         classifier,
-        args.videos,
-        landmarks=_landmark_files(args.videos, args.landmarks_dir),
+        videos,
+        landmarks=_landmark_files(videos, args.landmarks_dir),
         top_k=args.top_k,
         return_fusion_weights=args.heatmap is not None,
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         require_audio=not args.allow_silent,
     )
-    for index, result in enumerate(predictions):
+    for result, (_, picture_name) in zip(predictions, todo):
         picture = None
         if args.heatmap is not None and result.error is None:
-            picture = _write_picture(result, args.heatmap / picture_names[index])
-        results.append((result, picture))
+            picture = _write_picture(result, args.heatmap / picture_name)
+        record = _json_record(result, picture)
+        if results_file is not None:
+            results_file.write(record)
         if args.json:
             progress.clear()
-            print(json.dumps(_json_record(result, picture)), flush=True)
+            print(json.dumps(record), flush=True)
+        for message in result.warnings:
+            tqdm.write(f"warning: {result.path}: {message}", file=sys.stderr)
+        if result.error is not None:
+            failures.append((result.path, result.error))
+        if keep_rows:
+            rows.append((ClipPrediction(result.path, result.predictions, error=result.error), picture))
         progress.update()
     progress.close()
 
-    if not args.json:
-        print(format_table(results, args.top_k))
-    return _report_failures([result for result, _ in results])
+    if keep_rows:
+        print(format_table(rows, args.top_k))
+    if skipped:
+        print(f"{skipped} clips already in {str(results_file.path)!r} were skipped.", file=sys.stderr)
+    return _report_failures(failures, len(videos))
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -205,16 +247,12 @@ def _json_record(result: ClipPrediction, picture: str | None) -> dict:
     return record
 
 
-def _report_failures(results: list[ClipPrediction]) -> int:
-    """Print every warning and error to stderr; exit code 1 when any file failed, else 0."""
-    for result in results:
-        for message in result.warnings:
-            print(f"warning: {result.path}: {message}", file=sys.stderr)
-    failed = [result for result in results if result.error is not None]
-    for result in failed:
-        print(f"error: {result.path}: {result.error}", file=sys.stderr)
-    if failed:
-        print(f"{len(failed)} of {len(results)} clips could not be read; the others were predicted.", file=sys.stderr)
+def _report_failures(failures: list[tuple[str, str]], num_clips: int) -> int:
+    """Print the failed clips and why to stderr; exit code 1 when any failed, else 0."""
+    for path, error in failures:
+        print(f"error: {path}: {error}", file=sys.stderr)
+    if failures:
+        print(f"{len(failures)} of {num_clips} clips could not be read; the others were predicted.", file=sys.stderr)
         return EXIT_SOME_FILES_FAILED
     return EXIT_OK
 
