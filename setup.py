@@ -40,7 +40,16 @@ setup(
     ],
     extras_require={
         "demo": ["gradio>=6.31"],
-        "test": ["pytest", "librosa", "scikit-learn", "decord>=0.6.0", "gradio>=6.31", "playwright", "hypothesis"],
+        "test": [
+            "pytest",
+            "librosa",
+            "scikit-learn",
+            "decord>=0.6.0",
+            "gradio>=6.31",
+            "gradio_client",
+            "playwright",
+            "hypothesis",
+        ],
     },
     entry_points={"console_scripts": ["tacfn = inference.cli:main"]},
 )

@@ -2,16 +2,16 @@
 
     tacfn predict VIDEO|FOLDER... --model DIR [--top-k 3] [--json] [--output results.jsonl|results.csv]
                                   [--heatmap DIR] [--landmarks-dir DIR] [--batch-size 4] [--num-workers 2]
-    tacfn demo --model DIR [--host 127.0.0.1] [--port 7860]
+    tacfn demo --model DIR [--host 127.0.0.1] [--port 7860] [--max-upload-mb 50] [--max-seconds 30] [--max-queue 16]
 
 `predict` prints a table (or, with `--json`, one JSON object per line) with the top emotions of every clip; files that
 cannot be read are reported and skipped, the others are still predicted, and the exit code is then 1; a summary of the
 failures ends the run. A folder stands for the video files under it. `--output FILE` writes every clip's result to FILE
 as it finishes (JSON lines or CSV rows), and a rerun with the same FILE skips the clips it already holds predictions
-for, so a killed run loses nothing it finished. `--heatmap DIR`
-writes the attention picture (the fusion weights over the face frames) of every clip to DIR. `--landmarks-dir DIR`
-crops faces by the OpenFace landmark CSV of each clip (same stem, as RAVDESS's FacialTracking files) instead of the face
-detector. `demo` serves the web demo (Gradio) on this machine.
+for, so a killed run loses nothing it finished. `--heatmap DIR` writes the attention picture (the fusion weights over
+the face frames) of every clip to DIR. `--landmarks-dir DIR` crops faces by the OpenFace landmark CSV of each clip (same
+stem, as RAVDESS's FacialTracking files) instead of the face detector. `demo` serves the web demo (Gradio) on this
+machine, with limits on the upload size, the clip length and the queue of waiting requests.
 """
 
 import argparse
@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from .attention_picture import plot_attention_picture
 from .batch_prediction import ClipPrediction, predict_files
 from .batch_results import ResultFile, expand_videos
+from .demo_limits import MAX_CLIP_SECONDS, MAX_QUEUE_SIZE, MAX_UPLOAD_MB
 from .model_folder import load_classifier
 
 
@@ -75,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
     demo.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
     demo.add_argument("--device", help="cpu, cuda, ... (default: the first GPU if any, else the CPU)")
+    demo.add_argument(
+        "--max-upload-mb", type=float, default=MAX_UPLOAD_MB, help=f"largest upload in MB (default: {MAX_UPLOAD_MB:g})"
+    )
+    demo.add_argument(
+        "--max-seconds", type=float, default=MAX_CLIP_SECONDS, help=f"longest clip (default: {MAX_CLIP_SECONDS:g} s)"
+    )
+    demo.add_argument(
+        "--max-queue", type=int, default=MAX_QUEUE_SIZE, help=f"requests that may wait (default: {MAX_QUEUE_SIZE})"
+    )
     return parser
 
 
@@ -172,7 +182,15 @@ def demo_command(args: argparse.Namespace) -> int:
     except ImportError as error:
         return _fail(f"the web demo needs Gradio (pip install 'tacfn[demo]'): {error}")
     try:
-        launch_demo(args.model, host=args.host, port=args.port, device=args.device)
+        launch_demo(
+            args.model,
+            host=args.host,
+            port=args.port,
+            device=args.device,
+            max_upload_mb=args.max_upload_mb,
+            max_seconds=args.max_seconds,
+            max_queue_size=args.max_queue,
+        )
     except ValueError as error:
         return _fail(str(error))
     return EXIT_OK

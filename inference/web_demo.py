@@ -17,7 +17,9 @@ from matplotlib.image import imread  # noqa: E402
 
 from .attention_picture import plot_attention_picture  # noqa: E402
 from .demo_clips import write_demo_clips  # noqa: E402
+from .demo_limits import MAX_CLIP_SECONDS, MAX_QUEUE_SIZE, MAX_UPLOAD_MB  # noqa: E402
 from .model_folder import load_classifier  # noqa: E402
+from processing.media_io_tacfn import probe_media  # noqa: E402
 from processing.pipeline_tacfn import TACFNAudioVisualClassificationPipeline  # noqa: E402
 
 
@@ -32,13 +34,16 @@ fusion weights α: where in the face frames the voice directed the model's look,
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 
 
-def recognise(classifier: TACFNAudioVisualClassificationPipeline, video_path: str | None):
+def recognise(
+    classifier: TACFNAudioVisualClassificationPipeline, video_path: str | None, max_seconds: float = MAX_CLIP_SECONDS
+):
     """
     Predict the emotions of an uploaded clip and draw its attention picture.
 
     Args:
         classifier ([`TACFNAudioVisualClassificationPipeline`]): The pipeline.
         video_path (`str`, *optional*): The clip Gradio received.
+        max_seconds (`float`, *optional*, defaults to `MAX_CLIP_SECONDS`): Longer clips are refused.
 
     Returns:
         `({label: score} for every emotion, the attention picture as a uint8 RGB array or None for unimodal models)`.
@@ -47,6 +52,7 @@ def recognise(classifier: TACFNAudioVisualClassificationPipeline, video_path: st
     """
     if video_path is None:
         raise gr.Error("Upload a clip or pick a demo clip first.")
+    _check_duration(video_path, max_seconds)
     has_fusion = classifier.model.config.modality == "both"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -75,13 +81,30 @@ def recognise(classifier: TACFNAudioVisualClassificationPipeline, video_path: st
     return scores, picture
 
 
-def build_demo(classifier: TACFNAudioVisualClassificationPipeline, example_clips: list) -> gr.Blocks:
+def _check_duration(video_path: str, max_seconds: float) -> None:
+    """Refuse (with `gr.Error`) a clip that is not a readable media file or is longer than `max_seconds`; only its
+    container is read."""
+    try:
+        duration = probe_media(video_path, require_video=False, require_audio=False).duration
+    except ValueError as error:
+        raise gr.Error(f"This clip cannot be used: {error}") from error
+    if duration > max_seconds:
+        raise gr.Error(
+            f"This clip is {duration:.1f} s long; the demo takes clips of up to {max_seconds:g} s (about 3 s is best). "
+            "Cut it, or run `tacfn predict` on your machine."
+        )
+
+
+def build_demo(
+    classifier: TACFNAudioVisualClassificationPipeline, example_clips: list, max_seconds: float = MAX_CLIP_SECONDS
+) -> gr.Blocks:
     """
     The demo page.
 
     Args:
         classifier ([`TACFNAudioVisualClassificationPipeline`]): The pipeline that answers.
         example_clips (`list[str | Path]`): Clips offered as examples.
+        max_seconds (`float`, *optional*, defaults to `MAX_CLIP_SECONDS`): Longer uploads are refused.
 
     Returns:
         `gr.Blocks`, not yet launched.
@@ -107,13 +130,27 @@ def build_demo(classifier: TACFNAudioVisualClassificationPipeline, example_clips
             type="numpy",
             elem_id="attention-picture",
         )
-        button.click(lambda path: recognise(classifier, path), inputs=video, outputs=[emotions, picture])
+        button.click(
+            lambda path: recognise(classifier, path, max_seconds),
+            inputs=video,
+            outputs=[emotions, picture],
+            api_name="recognise",
+        )
     return demo
 
 
-def launch_demo(model: str, host: str | None = "127.0.0.1", port: int | None = None, device=None) -> None:
+def launch_demo(
+    model: str,
+    host: str | None = "127.0.0.1",
+    port: int | None = None,
+    device=None,
+    max_upload_mb: float = MAX_UPLOAD_MB,
+    max_seconds: float = MAX_CLIP_SECONDS,
+    max_queue_size: int = MAX_QUEUE_SIZE,
+) -> None:
     """
-    Load a model, write the demo clips (to a new temporary folder) and serve the demo until interrupted.
+    Load a model, write the demo clips (to a new temporary folder) and serve the demo until interrupted, with the
+    limits a public Space needs.
 
     Args:
         model (`str`): Model folder or Hub repository id (with its processor).
@@ -121,11 +158,16 @@ def launch_demo(model: str, host: str | None = "127.0.0.1", port: int | None = N
             `GRADIO_SERVER_NAME` environment variable, as on Hugging Face Spaces).
         port (`int`, *optional*): Port; `None` lets Gradio choose (7860, or `GRADIO_SERVER_PORT`).
         device (`int`, `str` or `torch.device`, *optional*): Where the model runs.
+        max_upload_mb (`float`, *optional*, defaults to `MAX_UPLOAD_MB`): Largest upload, in megabytes.
+        max_seconds (`float`, *optional*, defaults to `MAX_CLIP_SECONDS`): Longest clip, in seconds.
+        max_queue_size (`int`, *optional*, defaults to `MAX_QUEUE_SIZE`): Requests that may wait; one runs at a time.
     """
     classifier = load_classifier(model, device=device)
     clips_dir = Path(tempfile.mkdtemp(prefix="tacfn-demo-clips-"))
-    demo = build_demo(classifier, write_demo_clips(clips_dir))
+    demo = build_demo(classifier, write_demo_clips(clips_dir), max_seconds)
+    demo.queue(max_size=max_queue_size, default_concurrency_limit=1)
     demo.launch(
+        max_file_size=f"{max_upload_mb:g}mb",
         server_name=host,
         server_port=port,
         theme=THEME,
