@@ -31,6 +31,7 @@ from modeling_tacfn import TACFNForAudioVisualClassification
 from processing import save_pipeline
 from training.metrics import build_compute_metrics
 from training.plots import plot_confusion_matrix
+from training.speed_levers import apply_training_levers
 from training.splits import AugmentationEpoch, load_splits
 from training.store_training import training_splits
 
@@ -51,6 +52,9 @@ class ModelArguments:
     )
     init_audio_from: str | None = field(
         default=None, metadata={"help": "A trained audio-only model folder whose audio encoder starts this model."}
+    )
+    channels_last_3d: bool = field(
+        default=False, metadata={"help": "Store the 3-D convolution weights channels_last_3d (faster on CPU and GPU)."}
     )
 
     @property
@@ -147,6 +151,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     set_seed(training_args.seed)
     splits, label_names = load_splits(data_args)
     model = build_model(model_args, label_names)
+    apply_training_levers(model, model_args.channels_last_3d, training_args)
     processor = processor_for(model.config)
     augmentation = AugmentationEpoch(training_args.seed)
     splits, trainer_class = training_splits(splits, processor, data_args, augmentation)
