@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,29 +16,15 @@ from datasets import load_from_disk
 from transformers import default_data_collator
 
 from hub_configs.presets import model_config, processor_for
-from processing.media_writing import write_openface_csv
 from training.data.clip_store import (
-    MANIFEST_NAME, build_clip_store, check_store_processor, load_clip_store, main as store_main, read_clips,
+    MANIFEST_NAME, build_clip_store, check_store_processor, load_clip_store, read_clips,
 )  # fmt: skip
-from training.data.demo import FPS, NUM_FRAMES, write_demo_ravdess
 from training.splits import AugmentationEpoch, clip_transform
 from training.store_training import StoreClips, stored_frames_to_pixel_values
 
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory) -> SimpleNamespace:
-    root = tmp_path_factory.mktemp("clip_store")
-    clips = write_demo_ravdess(root / "tree", actors=5, clips_per_emotion=1, seed=3)
-    # landmarks far outside the frames: preparation keeps the clip (the CSV has the columns), the processor refuses it
-    bad = clips[3]
-    write_openface_csv(bad.with_suffix(".csv"), np.full((NUM_FRAMES, 68, 2), 5000.0), FPS)
-    store_main([str(root / "tree"), "--dataset", "demo", "--config", "tiny", "--output", str(root / "store"),
-                "--clips-per-shard", "16", "--no-progress"])  # fmt: skip
-    return SimpleNamespace(tree=root / "tree", root=root / "store", store=load_clip_store(root / "store"), bad=bad)
 
 
 def rows_without_clips(dataset, indices) -> dict:
@@ -49,17 +34,18 @@ def rows_without_clips(dataset, indices) -> dict:
 
 def test_store_holds_every_readable_clip_and_reports_the_bad_one(demo_store, tmp_path):
     store = demo_store.store
-    assert len(store.dataset) == 39 and store.manifest["num_clips"] == 39 and store.manifest["num_shards"] == 3
+    assert len(store.dataset) == 63 and store.manifest["num_clips"] == 63 and store.manifest["num_shards"] == 4
     [skipped] = store.manifest["skipped"]
     assert skipped["path"] == str(demo_store.bad.resolve()) and "outside" in skipped["reason"]
     assert str(demo_store.bad.resolve()) not in store.dataset["path"]
     assert store.dataset.features["frames"].shape == (8, 3, 64, 64)
-    clips = read_clips(store.dataset, [0, 38])
+    clips = read_clips(store.dataset, [0, 62])
     assert clips["frames"].dtype == np.uint8 and clips["frames"].shape == (2, 8, 3, 64, 64)
-    assert clips["input_features"].shape == (2, 13, 212) and list(clips["emotion"]) == store.dataset[[0, 38]]["emotion"]
+    assert clips["input_features"].shape == (2, 13, 212) and list(clips["emotion"]) == store.dataset[[0, 62]]["emotion"]
     # a store is an ordinary data set: save_to_disk keeps its clips
     store.dataset.select([5]).save_to_disk(tmp_path / "saved")
-    np.testing.assert_array_equal(read_clips(load_from_disk(tmp_path / "saved"), [0])["frames"][0], read_clips(store.dataset, [5])["frames"][0])
+    saved = read_clips(load_from_disk(tmp_path / "saved"), [0])["frames"][0]
+    np.testing.assert_array_equal(saved, read_clips(store.dataset, [5])["frames"][0])
 
 
 def test_store_clips_without_augmentation_equal_the_processor(demo_store):
@@ -72,7 +58,7 @@ def test_store_clips_without_augmentation_equal_the_processor(demo_store):
 
 
 def test_store_batches_are_augmented_as_the_files_are_for_the_same_seed(demo_store):
-    store, indices = demo_store.store, [1, 12, 20, 33]
+    store, indices = demo_store.store, [1, 12, 20, 33, 61]
     video_processor = store.processor.video_processor
     grey_level = 1 / (255 * torch.tensor(video_processor.image_std).view(1, 1, 3, 1, 1))
     augmentation = AugmentationEpoch(seed=5)
@@ -94,15 +80,15 @@ def test_a_killed_build_continues_and_keeps_its_finished_shards(demo_store, tmp_
     shutil.copytree(demo_store.root, killed)
     manifest = json.loads((killed / MANIFEST_NAME).read_text())
     (killed / MANIFEST_NAME).write_text(json.dumps({**manifest, "complete": False}))
-    last = killed / "shards" / "clips-00002.arrow"
+    last = killed / "shards" / "clips-00003.arrow"
     last.rename(last.with_suffix(".arrow.partial"))  # the kill came while the last shard was being written
-    kept = {path.name: path.stat().st_mtime_ns for path in (killed / "shards").glob("clips-0000[01].arrow")}
+    kept = {path.name: path.stat().st_mtime_ns for path in (killed / "shards").glob("clips-0000[012].arrow")}
     with pytest.raises(ValueError, match="incomplete"):
         load_clip_store(killed)
 
     tiny = processor_for(model_config("tiny"))
     resumed = build_clip_store("demo", demo_store.tree, killed, tiny, clips_per_shard=16, progress=False)
-    assert {path.name: path.stat().st_mtime_ns for path in (killed / "shards").glob("clips-0000[01].arrow")} == kept
+    assert {path.name: path.stat().st_mtime_ns for path in (killed / "shards").glob("clips-0000[012].arrow")} == kept
     assert resumed.manifest["skipped"] == demo_store.store.manifest["skipped"]
     everything = list(range(len(demo_store.store.dataset)))
     np.testing.assert_array_equal(
