@@ -1,8 +1,8 @@
 """Boxes in a clip's frames: where the face is (OpenFace landmark CSVs read by column name and matched to frames by
 time, the bounding boxes of landmarks as the published preprocessing cut them, dlib's HOG face detector for clips
-without landmarks, a centred square when it finds none), the frame region a call asks for, and the augmentation window
-every box of a clip shrinks to; and the published preprocessing's own frame and landmark-row rules and JPEG round trip
-(see the video processor's `frame_sampling`, `landmark_rows` and `jpeg_round_trip`)."""
+without landmarks, a centred square when it finds none) and the frame region a call asks for; and the published
+preprocessing's own frame and landmark-row rules and JPEG round trip (see the video processor's `frame_sampling`,
+`landmark_rows` and `jpeg_round_trip`)."""
 
 import math
 import os
@@ -330,18 +330,6 @@ def region_box(region, stored_size: tuple) -> tuple:
     if region[2] > width or region[3] > height:
         raise ValueError(f"frame_region {region!r} reaches outside the {width}x{height} frame.")
     return region
-
-
-def apply_window(boxes: np.ndarray, window: tuple) -> np.ndarray:
-    """Shrink every box (T, 4) to the same fractional window `(left, top, width, height)` of itself."""
-    left, top, fraction_width, fraction_height = window
-    box_width = boxes[:, 2] - boxes[:, 0]
-    box_height = boxes[:, 3] - boxes[:, 1]
-    new_left = boxes[:, 0] + left * box_width
-    new_top = boxes[:, 1] + top * box_height
-    return np.stack(
-        [new_left, new_top, new_left + fraction_width * box_width, new_top + fraction_height * box_height], axis=1
-    )
 
 
 def face_boxes(frames: list, indices, fps, area: tuple, landmarks, settings: dict, name: str) -> np.ndarray:

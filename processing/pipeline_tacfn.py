@@ -1,10 +1,11 @@
 """Transformers pipeline for TACFN: the emotion of a talking-face clip, from a video file or from frames plus audio.
 
-This file is copied flat into model folders (next to `config.json`, whose `custom_pipelines` names it), so it imports
-nothing from the TACFN packages: `pipeline("video-classification", model=FOLDER, trust_remote_code=True)` uses it on a
+This file is copied flat into model folders (next to `config.json`, whose `custom_pipelines` names it) with
+`fast_inference_tacfn.py`, so it imports nothing else from the TACFN packages: `pipeline("video-classification", model=FOLDER, trust_remote_code=True)` uses it on a
 machine that only has the folder (or its Hub repository).
 """
 
+import copy
 import json
 import os
 import shutil
@@ -14,6 +15,9 @@ import numpy as np
 import torch
 from transformers import Pipeline
 from transformers.dynamic_module_utils import custom_object_save
+
+from . import fast_inference_tacfn
+from .fast_inference_tacfn import prepare_for_inference
 
 
 PIPELINE_TASK = "video-classification"
@@ -71,7 +75,8 @@ def save_pipeline(model_dir) -> Path:
             f"{str(folder)!r} holds no processor_config.json; the pipeline needs the processor saved beside the model "
             "(processor.save_pretrained(folder))."
         )
-    shutil.copyfile(__file__, folder / Path(__file__).name)
+    for code_file in (__file__, fast_inference_tacfn.__file__):
+        shutil.copyfile(code_file, folder / Path(code_file).name)
     config["custom_pipelines"] = custom_pipelines_entry(TACFNAudioVisualClassificationPipeline)
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return config_path
@@ -166,6 +171,14 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
             frames (fused models only).
         require_audio (`bool`, *optional*, defaults to `True`): With `False`, a clip without audio gets silence and a
             warning instead of a `ValueError`.
+
+    Construction arguments (`pipeline(..., optimize_for_inference=False)`):
+        optimize_for_inference (`bool`, *optional*): Run a copy of the model with its batch norms folded into its
+            convolutions and its weights `channels_last_3d` (see `prepare_for_inference`: outputs equal to float
+            rounding, about 1.5 times faster on a CPU); `pipeline.model` stays as it was. Defaults to `True` on the
+            CPU.
+        autocast_dtype (`str` or `torch.dtype`, *optional*): Run the model under `torch.autocast` in this dtype
+            (`"bfloat16"`: about 1.8 times faster again on a CPU with bf16 support, logits within about 0.01).
     """
 
     _load_processor = True
@@ -174,13 +187,18 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
     _load_feature_extractor = False
     _load_tokenizer = False
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, optimize_for_inference=None, autocast_dtype=None, **kwargs):
         super().__init__(*args, **kwargs)
         if self.processor is None or not hasattr(self.processor, "video_processor"):
             raise ValueError(
                 f"{self.__class__.__name__} needs the model's TACFNProcessor (processor_config.json in the model "
                 "folder, or processor=...)."
             )
+        optimize = optimize_for_inference if optimize_for_inference is not None else self.device.type == "cpu"
+        self.inference_model = prepare_for_inference(copy.deepcopy(self.model)) if optimize else self.model
+        self.autocast_dtype = getattr(torch, autocast_dtype) if isinstance(autocast_dtype, str) else autocast_dtype
+        if self.autocast_dtype is not None and not isinstance(self.autocast_dtype, torch.dtype):
+            raise ValueError(f"autocast_dtype must be a torch dtype or its name, got {autocast_dtype!r}.")
 
     def _sanitize_parameters(
         self, top_k=None, function_to_apply=None, return_fusion_weights=None, require_audio=None, **kwargs
@@ -223,10 +241,11 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
         return {name: tensor.to(self.dtype) for name, tensor in model_inputs.items()}
 
     def _forward(self, model_inputs: dict, return_fusion_weights: bool = False) -> dict:
-        outputs = self.model(**model_inputs, output_attentions=return_fusion_weights)
-        result = {"logits": outputs.logits}
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+            outputs = self.inference_model(**model_inputs, output_attentions=return_fusion_weights)
+        result = {"logits": outputs.logits.float()}
         if return_fusion_weights:
-            result["fusion_weights"] = outputs.attentions
+            result["fusion_weights"] = outputs.attentions.float()
             result["pixel_values_videos"] = model_inputs["pixel_values_videos"]
         return result
 

@@ -6,14 +6,14 @@ from typing import Any, Optional, TypedDict, Union
 import cv2
 import numpy as np
 import torch
-from torchvision.transforms.v2 import RandomResizedCrop
 from transformers import BatchFeature
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling, SizeDict
 from transformers.utils import TensorType
 from transformers.video_processing_utils import BaseVideoProcessor
 
+from .augmentation_tacfn import augment_crops, draw_clip_augmentation
 from .frame_boxes_tacfn import (
-    apply_window, check_region, crop_and_resize, face_boxes, jpeg_round_trip, published_frame_indices, region_box,
+    check_region, crop_and_resize, face_boxes, jpeg_round_trip, published_frame_indices, region_box,
     sample_frame_indices,
 )  # fmt: skip
 from .media_io_tacfn import Clip, check_time_window, read_clip
@@ -109,9 +109,11 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         detection_max_side (`int`, *optional*, defaults to 640):
             Frames are scaled down to at most this many pixels on their longer side for detection.
         do_augment (`bool`, *optional*, defaults to `False`):
-            Training augmentation: one random resized crop (torchvision `RandomResizedCrop.get_params`, relative to
-            the face crop) and one random horizontal flip, drawn once per clip and applied to every frame alike.
-            Random numbers come from torch's global generator, which DataLoader seeds differently in each worker.
+            Training augmentation: one random resized crop (torchvision `RandomResizedCrop.get_params`) of the
+            resized face crops, enlarged back to `size` with `resample`, and one random horizontal flip, drawn once per
+            clip and applied to every frame alike, as the published code augmented its stored 224x224 crops (and as
+            training from a clip store does on the training device). Random numbers come from torch's global
+            generator, which DataLoader seeds differently in each worker.
         augment_scale (`tuple[float, float]`, *optional*, defaults to `(0.8, 1.4)`):
             Range of the crop area relative to the face crop (the published training transform's values).
         augment_ratio (`tuple[float, float]`, *optional*, defaults to `(3/4, 4/3)`):
@@ -314,18 +316,16 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         """Sample, crop, resize and normalise one clip: (num_frames, 3, height, width) float32."""
         frames, indices, fps, area = self._sample_frames(clip, settings, name)
         boxes = face_boxes(frames, indices, fps, area, landmarks, settings, name)
-        flip = False
-        if settings["do_augment"]:
-            boxes = apply_window(boxes, _augment_window(settings))
-            flip = bool(torch.rand(()) < settings["flip_probability"])
         size = settings["size"]
         interpolation = CV2_INTERPOLATIONS[settings["resample"]]
         # (num_frames, height, width, 3) uint8
         crops = np.stack([crop_and_resize(frame, box, size, interpolation) for frame, box in zip(frames, boxes)])
         if settings["jpeg_round_trip"]:
             crops = np.stack([jpeg_round_trip(crop) for crop in crops])
-        if flip:
-            crops = crops[:, :, ::-1]
+        if settings["do_augment"]:
+            keys = ("augment_scale", "augment_ratio", "flip_probability")
+            augmentation = draw_clip_augmentation(size.height, size.width, *(settings[key] for key in keys))
+            crops = augment_crops(crops, augmentation, interpolation)
         if settings["channel_order"] == "bgr":
             crops = crops[..., ::-1]
         # (T, H, W, 3) uint8 -> (T, 3, H, W) float32; contiguous while still uint8, so the arithmetic keeps no strides
@@ -356,18 +356,6 @@ class TACFNVideoProcessor(BaseVideoProcessor):
             target = (pre_crop.width, pre_crop.height)
             frames = [cv2.resize(frame, target, interpolation=cv2.INTER_CUBIC) for frame in frames]
         return frames, indices, fps, area
-
-
-def _augment_window(settings: dict) -> tuple:
-    """One clip's random resized crop, drawn by torchvision's `RandomResizedCrop.get_params` on an image of the output
-    size from torch's global generator, as fractions `(left, top, width, height)` of that image."""
-    out_height, out_width = settings["size"].height, settings["size"].width
-    # only the image's size matters: a zero-stride view of one element
-    image = torch.empty(()).expand(1, out_height, out_width)
-    top, left, height, width = RandomResizedCrop.get_params(
-        image, list(settings["augment_scale"]), list(settings["augment_ratio"])
-    )
-    return left / out_width, top / out_height, width / out_width, height / out_height
 
 
 def check_frame_array(clip, name: str) -> np.ndarray:

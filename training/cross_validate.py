@@ -81,12 +81,14 @@ def cross_validate(
     return summary
 
 
+def chosen_folds(cv_args: CrossValidationArguments, dataset: str) -> list[int]:
+    """The folds `--folds` names, or every fold of the data set."""
+    return [int(fold) for fold in cv_args.folds.split(",")] if cv_args.folds else list(range(num_folds(dataset)))
+
+
 def main(argv: list[str] | None = None) -> dict:
     model_args, data_args, training_args, cv_args = parse_arguments(argv, (CrossValidationArguments,))
-    folds = (
-        [int(fold) for fold in cv_args.folds.split(",")] if cv_args.folds else list(range(num_folds(data_args.dataset)))
-    )
-    summary = cross_validate(model_args, data_args, training_args, folds)
+    summary = cross_validate(model_args, data_args, training_args, chosen_folds(cv_args, data_args.dataset))
     print(summary_markdown(summary))
     return summary
 

@@ -6,13 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from datasets import DatasetDict, load_from_disk
+from datasets import DatasetDict
 from threadpoolctl import threadpool_limits
 from transformers import TrainerCallback
 
 from hub_configs.datasets import DATASETS
 from processing import TACFNProcessor
 from training.data import iemocap, ravdess
+from training.data.clip_inputs import clip_inputs, clip_key, load_rows
+from training.data.clip_store import is_clip_store, load_clip_store
 
 
 def num_folds(dataset: str) -> int:
@@ -25,28 +27,24 @@ def num_folds(dataset: str) -> int:
 def load_splits(data_args) -> tuple[DatasetDict, list[str]]:
     """The train / validation / test splits of `data_args.fold` under `data_args.protocol`, and the class names.
 
-    `data_args.data_dir` is either a data set root (RAVDESS `Actor_*` folders, the demo tree, `IEMOCAP_full_release`) or a
-    folder a preparation CLI saved with `save_to_disk`."""
+    `data_args.data_dir` is a data set root (RAVDESS `Actor_*` folders, the demo tree, `IEMOCAP_full_release`), a
+    folder a preparation CLI saved with `save_to_disk`, or a clip store (`training.data.clip_store`), whose rows hold
+    the decoded clips besides the labels."""
     num_folds(data_args.dataset)
     if data_args.data_dir is None:
         raise ValueError(f"--data_dir is required for --dataset {data_args.dataset}.")
     root = Path(data_args.data_dir)
     if not root.is_dir():
         raise ValueError(f"--data_dir {root} is not a folder.")
+    if is_clip_store(root):
+        dataset = load_clip_store(root, expected_dataset=data_args.dataset).dataset
+    else:
+        dataset = load_rows(data_args.dataset, root, data_args.landmarks_dir)
     if data_args.dataset == "iemocap":
-        dataset = load_from_disk(root) if _is_saved_dataset(root) else iemocap.prepare_iemocap(root)[0]
         splits = iemocap.iemocap_fold_split(dataset, data_args.protocol, data_args.fold)
     else:
-        if _is_saved_dataset(root):
-            dataset = load_from_disk(root)
-        else:
-            dataset = ravdess.prepare_ravdess(root, landmarks_dir=data_args.landmarks_dir)[0]
         splits = ravdess.ravdess_fold_split(dataset, data_args.protocol, data_args.fold)
     return splits, splits["train"].features["emotion"].names
-
-
-def _is_saved_dataset(root: Path) -> bool:
-    return (root / "dataset_info.json").is_file() or (root / "dataset_dict.json").is_file()
 
 
 def limit_worker_threads() -> None:
@@ -78,7 +76,6 @@ def clip_transform(
     """A `Dataset.set_transform` function: rows of paths and labels -> `pixel_values_videos`, `input_features`,
     `labels`. With `augmentation`, every clip gets the processor's clip-consistent random crop and flip, drawn from a
     generator seeded by `augmentation.clip_seed` (the global random state is left as it was)."""
-    clip_inputs = _iemocap_clip_inputs if dataset == "iemocap" else _ravdess_clip_inputs
 
     def transform(batch: dict) -> dict:
         limit_worker_threads()
@@ -86,24 +83,13 @@ def clip_transform(
         clips = []
         for row in rows:
             if augmentation is None:
-                clips.append(clip_inputs(processor, row, do_augment=False))
+                clips.append(clip_inputs(processor, dataset, row, do_augment=False))
                 continue
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(augmentation.clip_seed(row.get("path") or row["utterance"]))
-                clips.append(clip_inputs(processor, row, do_augment=True))
+                torch.manual_seed(augmentation.clip_seed(clip_key(row)))
+                clips.append(clip_inputs(processor, dataset, row, do_augment=True))
         # one (1, ...) tensor per clip and input -> (clips, ...)
         inputs = {name: torch.cat([clip[name] for clip in clips]) for name in clips[0]}
         return {**inputs, "labels": torch.tensor(batch["emotion"])}
 
     return transform
-
-
-def _ravdess_clip_inputs(processor: TACFNProcessor, row: dict, do_augment: bool) -> dict:
-    """Model inputs of one RAVDESS-format clip: frames and the file's own audio track."""
-    return processor(videos=row["path"], landmarks=row["landmarks"], do_augment=do_augment, return_tensors="pt")
-
-
-def _iemocap_clip_inputs(processor: TACFNProcessor, row: dict, do_augment: bool) -> dict:
-    """Model inputs of one IEMOCAP utterance: the speaker's half of the dialog video during the utterance, and the
-    utterance wav."""
-    return processor(**iemocap.processor_inputs(row), do_augment=do_augment, return_tensors="pt")

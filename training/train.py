@@ -1,6 +1,7 @@
 """Train and evaluate TACFN on RAVDESS, IEMOCAP or the demo data with the 🤗 Trainer.
 
-Media are decoded on the fly by the processor in the DataLoader workers. Runs on one CPU, one GPU or many under
+Media are decoded on the fly by the processor in the DataLoader workers, or read from a clip store
+(`--data_dir STORE`, see `training.data.clip_store`). Runs on one CPU, one GPU or many under
 Accelerate:
 
     python training/train.py --dataset ravdess --data_dir RAVDESS --fold 0 --config ravdess --output_dir runs/fold0
@@ -30,7 +31,9 @@ from modeling_tacfn import TACFNForAudioVisualClassification
 from processing import save_pipeline
 from training.metrics import build_compute_metrics
 from training.plots import plot_confusion_matrix
-from training.splits import AugmentationEpoch, clip_transform, load_splits
+from training.speed_levers import apply_training_levers
+from training.splits import AugmentationEpoch, load_splits
+from training.store_training import training_splits
 
 
 logger = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ class ModelArguments:
     )
     init_audio_from: str | None = field(
         default=None, metadata={"help": "A trained audio-only model folder whose audio encoder starts this model."}
+    )
+    channels_last_3d: bool = field(
+        default=False, metadata={"help": "Store the 3-D convolution weights channels_last_3d (faster on CPU and GPU)."}
     )
 
     @property
@@ -145,15 +151,14 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     set_seed(training_args.seed)
     splits, label_names = load_splits(data_args)
     model = build_model(model_args, label_names)
+    apply_training_levers(model, model_args.channels_last_3d, training_args)
     processor = processor_for(model.config)
     augmentation = AugmentationEpoch(training_args.seed)
-    splits["train"].set_transform(clip_transform(processor, data_args.dataset, augmentation))
-    for name in ("validation", "test"):
-        splits[name].set_transform(clip_transform(processor, data_args.dataset))
+    splits, trainer_class = training_splits(splits, processor, data_args, augmentation)
 
     training_args.remove_unused_columns = False  # the transforms read the path columns
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # published once, by hub_configs
-    trainer = Trainer(
+    trainer = trainer_class(
         model=model,
         args=training_args,
         train_dataset=splits["train"],

@@ -30,6 +30,7 @@ FACE_BOX = (44, 16, 116, 104)
 # what publishing uploads from a training output folder, beside the generated README.md
 CODE_FILES = [
     "audio_resampling_tacfn.py",
+    "augmentation_tacfn.py",
     "configuration_tacfn.py",
     "feature_extraction_tacfn.py",
     "frame_boxes_tacfn.py",

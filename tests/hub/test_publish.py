@@ -69,7 +69,7 @@ def test_a_folder_with_its_pipeline_uploads_the_pipeline_code_and_the_card_shows
 
     save_pipeline(trained_copy)
     plan = plan_upload(trained_copy, "tacfn-ravdess")
-    assert sorted(set(plan.files) - set(UPLOADED)) == ["pipeline_tacfn.py"]
+    assert sorted(set(plan.files) - set(UPLOADED)) == ["fast_inference_tacfn.py", "pipeline_tacfn.py"]
     pipeline_code = re.findall(r"```python\n(.*?)```", plan.card.text, flags=re.DOTALL)[1]
     assert 'pipeline("video-classification", model="tacfn-ravdess", trust_remote_code=True)' in pipeline_code
     repository = write_repository(plan, trained_copy.parent / "upload" / "tacfn-ravdess")

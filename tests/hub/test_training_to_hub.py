@@ -20,7 +20,7 @@ def test_a_training_output_folder_is_published_as_it_is(training_run, tmp_path):
     folder = training_run.output_dir
     report = json.loads((folder / "eval_results.json").read_text())
     plan = plan_upload(folder, "someone/tacfn-ravdess")
-    assert plan.files == sorted([*UPLOADED, "pipeline_tacfn.py"])  # training saves the pipeline with the model
+    assert plan.files == sorted([*UPLOADED, "fast_inference_tacfn.py", "pipeline_tacfn.py"])  # training saves the pipeline with the model
     assert plan.left_out == []
 
     card = ModelCard.load(write_repository(plan, tmp_path / "upload") / "README.md")

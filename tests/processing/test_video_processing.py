@@ -10,7 +10,8 @@ from transformers.image_utils import SizeDict
 from processing import TACFNVideoProcessor
 from processing.frame_boxes_tacfn import LandmarkTrack, detect_face_box, match_landmark_rows
 from processing.media_writing import OPENFACE_2_COLUMNS
-from processing.video_processing_tacfn import _augment_window, sample_frame_indices
+from processing.augmentation_tacfn import draw_clip_augmentation
+from processing.video_processing_tacfn import sample_frame_indices
 from tests import media
 from tests.processing.conftest import BOX_COLOUR, FPS, NUM_FRAMES
 
@@ -174,16 +175,17 @@ def test_augmentation_is_reproducible_from_the_torch_seed(box_clip):
 
 
 def test_augmentation_window_follows_torchvision_random_resized_crop():
-    settings = {"size": SizeDict(height=224, width=224), "augment_scale": (0.8, 1.4), "augment_ratio": (3 / 4, 4 / 3)}
     image = torch.zeros(3, 224, 224)
     for seed in range(20):
         torch.manual_seed(seed)
         top, left, height, width = torchvision.transforms.RandomResizedCrop.get_params(
             image, [0.8, 1.4], [3 / 4, 4 / 3]
         )
+        flip = bool(torch.rand(()) < 0.5)
         torch.manual_seed(seed)
-        window = _augment_window(settings)
-        np.testing.assert_allclose(window, (left / 224, top / 224, width / 224, height / 224))
+        augmentation = draw_clip_augmentation(224, 224, (0.8, 1.4), (3 / 4, 4 / 3), 0.5)
+        assert (augmentation.top, augmentation.left, augmentation.height, augmentation.width) == (top, left, height, width)
+        assert augmentation.flip == flip
 
 
 def test_certain_flip_mirrors_every_frame():

@@ -1,0 +1,130 @@
+"""Training from a clip store (`training.data.clip_store`): batches of stored uint8 face crops and MFCC go to the
+training device as they are, and there the clip-consistent augmentation (the processor's random resized crop and flip,
+drawn from the same per-clip seed as on-the-fly training) and the normalisation run on the whole batch."""
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from datasets import Dataset
+from transformers import Trainer
+from transformers.image_utils import PILImageResampling
+
+from processing import TACFNProcessor, TACFNVideoProcessor
+from processing.augmentation_tacfn import ClipAugmentation, draw_clip_augmentation
+from training.data.clip_inputs import clip_key
+from training.data.clip_store import check_store_processor, is_clip_store, load_clip_store, read_clips
+from training.splits import AugmentationEpoch, clip_transform
+
+
+# the torch filter of each `resample` setting: for enlarging (a crop inside the stored image back to its size) they
+# compute what OpenCV's filter of the same name computes for the processor
+TORCH_INTERPOLATIONS = {
+    PILImageResampling.NEAREST: "nearest",
+    PILImageResampling.BILINEAR: "bilinear",
+    PILImageResampling.BICUBIC: "bicubic",
+}
+
+
+class StoreClips(torch.utils.data.Dataset):
+    """The clips of one split of a clip store, read in whole batches: each item holds `frames` uint8 (num_frames, 3,
+    height, width), `input_features` and `labels`, and with `augmentation` the clip's `augmentation_seed` (the seed the
+    on-the-fly transform seeds the processor's augmentation with)."""
+
+    def __init__(self, split: Dataset, augmentation: AugmentationEpoch | None = None):
+        self.split = split
+        self.augmentation = augmentation
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[dict]:
+        columns = read_clips(self.split, list(indices))
+        frames, features = torch.from_numpy(columns.pop("frames")), torch.from_numpy(columns.pop("input_features"))
+        items = []
+        for position in range(len(indices)):
+            item = {"frames": frames[position], "input_features": features[position]}
+            item["labels"] = int(columns["emotion"][position])
+            if self.augmentation is not None:
+                row = {name: values[position] for name, values in columns.items()}
+                item["augmentation_seed"] = self.augmentation.clip_seed(clip_key(row))
+            items.append(item)
+        return items
+
+
+def draw_seeded_augmentation(video_processor: TACFNVideoProcessor, seed: int) -> ClipAugmentation:
+    """The augmentation the processor draws for a clip after `torch.manual_seed(seed)` (the global random state is
+    left as it was)."""
+    size = video_processor.size
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return draw_clip_augmentation(
+            size.height, size.width, video_processor.augment_scale, video_processor.augment_ratio,
+            video_processor.flip_probability,
+        )  # fmt: skip
+
+
+def augment_clip(clip: torch.Tensor, augmentation: ClipAugmentation, mode: str) -> torch.Tensor:
+    """One clip's crop, enlarged back to the clip's size and rounded to whole grey levels as the processor's uint8
+    crops are, then flipped: (T, 3, H, W) float32 grey levels -> the same shape."""
+    top, left = augmentation.top, augmentation.left
+    crop = clip[:, :, top : top + augmentation.height, left : left + augmentation.width]
+    corners = {} if mode == "nearest" else {"align_corners": False}
+    resized = F.interpolate(crop, size=clip.shape[-2:], mode=mode, **corners).round().clamp(0, 255)
+    return resized.flip(-1) if augmentation.flip else resized
+
+
+def stored_frames_to_pixel_values(
+    frames: torch.Tensor, video_processor: TACFNVideoProcessor, seeds: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Stored face crops -> `pixel_values_videos`, on the frames' device: (batch, T, 3, H, W) uint8 -> the same shape
+    float32, augmented per clip when `seeds` (batch,) are given, then rescaled and normalised as the processor does."""
+    video = frames.to(torch.float32)
+    if seeds is not None:
+        mode = TORCH_INTERPOLATIONS[video_processor.resample]
+        augmentations = [draw_seeded_augmentation(video_processor, seed) for seed in seeds.tolist()]
+        video = torch.stack([augment_clip(clip, augmentation, mode) for clip, augmentation in zip(video, augmentations)])
+    processor = video_processor
+    return processor.rescale_and_normalize(
+        video, processor.do_rescale, processor.rescale_factor, processor.do_normalize,
+        tuple(processor.image_mean), tuple(processor.image_std),
+    )  # fmt: skip
+
+
+class ClipStoreTrainer(Trainer):
+    """A `Trainer` whose batches hold stored face crops: each batch, once on the training device, becomes the model's
+    `pixel_values_videos` there (see `stored_frames_to_pixel_values`)."""
+
+    def __init__(self, *args, video_processor: TACFNVideoProcessor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.video_processor = video_processor
+
+    def _prepare_inputs(self, inputs: dict) -> dict:
+        inputs = super()._prepare_inputs(inputs)
+        frames, seeds = inputs.pop("frames"), inputs.pop("augmentation_seed", None)
+        inputs["pixel_values_videos"] = stored_frames_to_pixel_values(frames, self.video_processor, seeds)
+        return inputs
+
+
+def training_splits(
+    splits: dict, processor: TACFNProcessor, data_args, augmentation: AugmentationEpoch
+) -> tuple[dict, type[Trainer]]:
+    """The splits as the Trainer reads them and the Trainer class that turns their batches into model inputs: from a
+    clip store, `StoreClips` and `ClipStoreTrainer`; otherwise the rows with the processor as their transform (the
+    training split augmented) and `Trainer`."""
+    if not is_clip_store(data_args.data_dir):
+        splits["train"].set_transform(clip_transform(processor, data_args.dataset, augmentation))
+        for name in ("validation", "test"):
+            splits[name].set_transform(clip_transform(processor, data_args.dataset))
+        return splits, Trainer
+    check_store_processor(load_clip_store(data_args.data_dir), processor)
+    if processor.video_processor.resample not in TORCH_INTERPOLATIONS:
+        raise ValueError(
+            f"training from a clip store augments with {sorted(TORCH_INTERPOLATIONS)} resampling only; the processor "
+            f"has resample={processor.video_processor.resample!r}."
+        )
+    store_splits = {name: StoreClips(split, augmentation if name == "train" else None) for name, split in splits.items()}
+    return store_splits, functools.partial(ClipStoreTrainer, video_processor=processor.video_processor)
