@@ -124,7 +124,8 @@ class TACFNProcessor(ProcessorMixin):
         ]
         video_inputs = self.video_processor(clips, **video_kwargs)
         audio_inputs = self._extract_features(waveforms)
-        return BatchFeature({**video_inputs, **audio_inputs}, tensor_type=video_kwargs["return_tensors"])
+        outputs = {**video_inputs, **audio_inputs}
+        return BatchFeature(outputs, tensor_type=video_kwargs["return_tensors"], skip_tensor_conversion=["crop_sources"])
 
     def _clip_audio(self, index: int, decoded, entry, rate, head_seconds: float, require_audio: bool) -> tuple:
         """The `(mono waveform, sampling rate)` of one clip, `(None, None)` for a clip that gets silence. `decoded` is
