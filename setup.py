@@ -40,7 +40,12 @@ setup(
     ],
     extras_require={
         "demo": ["gradio>=6.31"],
-        "test": ["pytest", "librosa", "scikit-learn", "decord>=0.6.0", "gradio>=6.31", "playwright"],
+        # dlib's 68-point shape predictor; its training data (iBUG 300-W) forbids commercial use (README, Licences)
+        "faces": ["face-recognition-models>=0.3.0"],
+        "test": [
+            "pytest", "librosa", "scikit-learn", "decord>=0.6.0", "gradio>=6.31", "playwright",
+            "face-recognition-models>=0.3.0",
+        ],
     },
     entry_points={"console_scripts": ["tacfn = inference.cli:main"]},
 )

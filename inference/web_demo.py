@@ -18,7 +18,10 @@ from matplotlib.image import imread  # noqa: E402
 from .attention_picture import plot_attention_picture  # noqa: E402
 from .demo_clips import write_demo_clips  # noqa: E402
 from .model_folder import load_classifier  # noqa: E402
+from .timeline_output import plot_timeline  # noqa: E402
 from processing.pipeline_tacfn import TACFNAudioVisualClassificationPipeline  # noqa: E402
+from processing.processing_tacfn import LONG_CLIP_FACTOR  # noqa: E402
+from processing.timeline_tacfn import DEFAULT_WINDOW_SECONDS, recording_duration  # noqa: E402
 
 
 DESCRIPTION = """\
@@ -26,7 +29,8 @@ DESCRIPTION = """\
 
 Upload a short clip of one person speaking (mp4, avi, mov, mkv; about 3 seconds) or pick a demo clip, then press
 **Recognise emotion**. The model looks at the face frames and listens to the voice; the attention picture shows its
-fusion weights α: where in the face frames the voice directed the model's look, one row per time slice.
+fusion weights α: where in the face frames the voice directed the model's look, one row per time slice. A longer
+recording is predicted window by window (3.5 s each) and shown as an emotion timeline.
 """
 # system fonts only: the page must not need to fetch fonts from the internet
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
@@ -75,6 +79,44 @@ def recognise(classifier: TACFNAudioVisualClassificationPipeline, video_path: st
     return scores, picture
 
 
+def recognise_recording(classifier: TACFNAudioVisualClassificationPipeline, video_path: str | None):
+    """
+    `recognise` for a short clip; a long recording (over `LONG_CLIP_FACTOR` times the audio the model hears) is
+    predicted as a timeline of `DEFAULT_WINDOW_SECONDS` windows instead, its scores averaged over the windows.
+
+    Returns:
+        `(scores, attention picture or None, timeline picture or None)`.
+    """
+    if video_path is None or recording_duration_or_zero(video_path) <= LONG_CLIP_FACTOR * (
+        classifier.processor.feature_extractor.audio_read_seconds
+    ):
+        return (*recognise(classifier, video_path), None)
+    labels = [classifier.model.config.id2label[index] for index in range(classifier.model.config.num_labels)]
+    try:
+        timeline = classifier.predict_timeline(
+            video_path, DEFAULT_WINDOW_SECONDS, DEFAULT_WINDOW_SECONDS, top_k=len(labels), require_audio=False
+        )
+    except ValueError as error:
+        raise gr.Error(f"This recording cannot be used: {error}") from error
+    scores = {
+        label: float(np.mean([next(item["score"] for item in window["predictions"] if item["label"] == label)
+                              for window in timeline]))
+        for label in labels
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        path = plot_timeline(timeline, labels, Path(scratch) / "timeline.png", title=Path(video_path).name)
+        picture = (imread(path)[..., :3] * 255).round().astype(np.uint8)
+    return scores, None, picture
+
+
+def recording_duration_or_zero(video_path: str) -> float:
+    """The recording's duration, or 0 when it cannot be read (`recognise` then says why on the page)."""
+    try:
+        return recording_duration(video_path)
+    except ValueError:
+        return 0.0
+
+
 def build_demo(classifier: TACFNAudioVisualClassificationPipeline, example_clips: list) -> gr.Blocks:
     """
     The demo page.
@@ -107,7 +149,12 @@ def build_demo(classifier: TACFNAudioVisualClassificationPipeline, example_clips
             type="numpy",
             elem_id="attention-picture",
         )
-        button.click(lambda path: recognise(classifier, path), inputs=video, outputs=[emotions, picture])
+        timeline = gr.Image(
+            label="Emotion timeline of a long recording (one point per 3.5 s window)", type="numpy", elem_id="timeline"
+        )
+        button.click(
+            lambda path: recognise_recording(classifier, path), inputs=video, outputs=[emotions, picture, timeline]
+        )
     return demo
 
 

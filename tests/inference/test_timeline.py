@@ -113,3 +113,16 @@ def test_short_clip_warns_by_how_much_its_audio_is_padded():
     one_second = np.sin(np.linspace(0, 2000, 44100)).astype(np.float32)
     with pytest.warns(UserWarning, match=r"audio is 1\.00 s long.*padded with 1\.95 s of silence"):
         extractor(one_second, sampling_rate=44100)
+
+
+def test_web_demo_shows_the_timeline_of_a_long_upload(halves, trained_classifier):
+    pytest.importorskip("gradio")
+    from inference.web_demo import recognise_recording
+
+    paths, recording = halves
+    classifier, _ = trained_classifier
+    scores, attention, timeline = recognise_recording(classifier, str(recording))
+    assert attention is None and timeline.dtype == np.uint8 and timeline.shape[2] == 3
+    assert abs(sum(scores.values()) - 1) < 1e-3 and set(scores) >= {"happy", "angry"}
+    short_scores, short_attention, short_timeline = recognise_recording(classifier, str(paths[0]))
+    assert short_timeline is None and short_attention is not None and max(short_scores, key=short_scores.get) == "happy"
