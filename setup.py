@@ -40,6 +40,8 @@ setup(
     ],
     extras_require={
         "demo": ["gradio>=6.31"],
+        # dlib's 68-point shape predictor; its training data (iBUG 300-W) forbids commercial use (README, Licences)
+        "faces": ["face-recognition-models>=0.3.0"],
         "test": [
             "pytest",
             "librosa",
@@ -49,6 +51,7 @@ setup(
             "gradio_client",
             "playwright",
             "hypothesis",
+            "face-recognition-models>=0.3.0",
         ],
     },
     entry_points={"console_scripts": ["tacfn = inference.cli:main"]},

@@ -126,7 +126,7 @@ def server_rss_mb(server: subprocess.Popen) -> float:
 
 def upload(client: Client, path: Path) -> dict:
     """One upload through the page's API; returns `{label: confidence}`."""
-    label, _ = client.predict(handle_file(str(path)), api_name="/recognise")
+    label, *_ = client.predict(handle_file(str(path)), api_name="/recognise")
     return {item["label"]: item["confidence"] for item in label["confidences"]}
 
 

@@ -29,6 +29,7 @@ class ClipPrediction:
         frames: The face frames the model saw, uint8 (frames, height, width, 3), when fusion weights were asked for.
         error: Why the file could not be used; `None` when it was.
         warnings: Warnings raised while reading the file (e.g. no face found, a short clip).
+        crop_source: Where the face crop came from (`"csv"`, `"landmark_model"`, `"detector"`, `"centre"`, ...).
     """
 
     path: str
@@ -37,6 +38,7 @@ class ClipPrediction:
     frames: np.ndarray | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    crop_source: str | None = None
 
 
 class ClipFiles(Dataset):
@@ -89,8 +91,8 @@ def collate_clips(items: list[tuple]) -> tuple[list[tuple], dict | None]:
         inputs of the good items concatenated in that order (`None` when every item failed).
     """
     good = [inputs for _, inputs, error, _ in items if error is None]
-    # list of (1, ...) tensors -> (good clips, ...)
-    batch = {name: torch.cat([inputs[name] for inputs in good]) for name in good[0]} if good else None
+    # list of (1, ...) tensors -> (good clips, ...); lists (the crop sources) are joined
+    batch = {name: _join([inputs[name] for inputs in good]) for name in good[0]} if good else None
     return [(index, error, caught) for index, _, error, caught in items], batch
 
 
@@ -160,13 +162,24 @@ def _predict_batches(
             # (good clips, ...) -> (1, ...): the layout `postprocess` takes
             single = {name: value[position : position + 1] for name, value in outputs.items()}
             position += 1
-            result = classifier.postprocess(single, top_k=top_k, return_fusion_weights=return_fusion_weights)
-            if return_fusion_weights:
-                yield ClipPrediction(
-                    paths[index], result["predictions"], result["fusion_weights"], result["frames"], warnings=caught
-                )
-            else:
-                yield ClipPrediction(paths[index], result, warnings=caught)
+            result = classifier.postprocess(
+                single, top_k=top_k, return_fusion_weights=return_fusion_weights, return_crop_source=True
+            )
+            yield ClipPrediction(
+                paths[index],
+                result["predictions"],
+                result.get("fusion_weights"),
+                result.get("frames"),
+                warnings=caught,
+                crop_source=result["crop_source"],
+            )
+
+
+def _join(values: list):
+    """Per-clip model inputs of a batch joined: tensors (1, ...) concatenated, lists chained."""
+    if isinstance(values[0], torch.Tensor):
+        return torch.cat(values)
+    return [item for value in values for item in value]
 
 
 def _messages(caught: list) -> list[str]:

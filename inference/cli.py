@@ -3,7 +3,9 @@
     tacfn predict VIDEO|FOLDER... --model DIR [--top-k 3] [--json] [--output results.jsonl|results.csv]
                                   [--heatmap DIR] [--landmarks-dir DIR] [--batch-size 4] [--num-workers 2]
                                   [--dtype bfloat16]
-    tacfn demo --model DIR [--host 127.0.0.1] [--port 7860] [--max-upload-mb 50] [--max-seconds 30] [--max-queue 16]
+    tacfn predict VIDEO... --model DIR --window 3.5 [--stride 3.5] [--plot] [--timeline-dir DIR]
+    tacfn landmarks VIDEO... --output DIR
+    tacfn demo --model DIR [--host 127.0.0.1] [--port 7860] [--max-upload-mb 50] [--max-seconds 120] [--max-queue 16]
 
 `predict` prints a table (or, with `--json`, one JSON object per line) with the top emotions of every clip; files that
 cannot be read are reported and skipped, the others are still predicted, and the exit code is then 1; a summary of the
@@ -11,8 +13,11 @@ failures ends the run. A folder stands for the video files under it. `--output F
 as it finishes (JSON lines or CSV rows), and a rerun with the same FILE skips the clips it already holds predictions
 for, so a killed run loses nothing it finished. `--heatmap DIR` writes the attention picture (the fusion weights over
 the face frames) of every clip to DIR. `--landmarks-dir DIR` crops faces by the OpenFace landmark CSV of each clip (same
-stem, as RAVDESS's FacialTracking files) instead of the face detector. On the CPU the model runs with its batch norms
-folded into its convolutions and `channels_last_3d` weights (exact); `--dtype bfloat16` adds bf16 autocast. `demo`
+stem, as RAVDESS's FacialTracking files) instead of the face detector. Each clip's crop source (csv, landmark_model,
+detector, centre) is shown. On the CPU the model runs with its batch norms folded into its convolutions and
+`channels_last_3d` weights (exact); `--dtype bfloat16` adds bf16 autocast. `--window SECONDS` predicts every window of a
+long recording instead (`--stride`, default the window), writing `<stem>_timeline.csv` / `.json` (and with `--plot` a
+picture) to `--timeline-dir`. `landmarks` writes OpenFace-format landmark CSVs made with the landmark model. `demo`
 serves the web demo (Gradio) on this machine, with limits on the upload size, the clip length and the queue of waiting
 requests.
 """
@@ -29,7 +34,9 @@ from .attention_picture import plot_attention_picture
 from .batch_prediction import ClipPrediction, predict_files
 from .batch_results import ResultFile, expand_videos
 from .demo_limits import MAX_CLIP_SECONDS, MAX_QUEUE_SIZE, MAX_UPLOAD_MB
+from .landmarks_command import write_landmark_csvs
 from .model_folder import load_classifier
+from .timeline_command import run_timelines
 
 
 EXIT_OK = 0
@@ -77,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-silent", action="store_true", help="give clips without an audio track silence instead of failing"
     )
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.add_argument("--window", type=float, metavar="SECONDS", help="predict every window of a long recording")
+    predict.add_argument("--stride", type=float, metavar="SECONDS", help="seconds between windows (default: --window)")
+    predict.add_argument("--plot", action="store_true", help="with --window: also draw the timeline as a PNG")
+    predict.add_argument(
+        "--timeline-dir", type=Path, default=Path("."), metavar="DIR", help="where timelines go (default: .)"
+    )
+
+    landmarks = commands.add_parser("landmarks", help="write OpenFace-format landmark CSVs of videos")
+    landmarks.add_argument("videos", nargs="+", metavar="VIDEO", help="video files (mp4, avi, mov, mkv, ...)")
+    landmarks.add_argument("--output", type=Path, required=True, metavar="DIR", help="folder for the CSVs")
+    landmarks.add_argument("--quiet", action="store_true", help="no progress bar")
 
     demo = commands.add_parser("demo", help="serve the web demo for a model on this machine")
     demo.add_argument("--model", required=True, help="model folder (or Hub repository id) with its processor")
@@ -87,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-upload-mb", type=float, default=MAX_UPLOAD_MB, help=f"largest upload in MB (default: {MAX_UPLOAD_MB:g})"
     )
     demo.add_argument(
-        "--max-seconds", type=float, default=MAX_CLIP_SECONDS, help=f"longest clip (default: {MAX_CLIP_SECONDS:g} s)"
+        "--max-seconds", type=float, default=MAX_CLIP_SECONDS, help=f"longest recording (default: {MAX_CLIP_SECONDS:g} s)"
     )
     demo.add_argument(
         "--max-queue", type=int, default=MAX_QUEUE_SIZE, help=f"requests that may wait (default: {MAX_QUEUE_SIZE})"
@@ -103,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "predict":
         return predict_command(args)
+    if args.command == "landmarks":
+        return _report_errors(write_landmark_csvs(args.videos, args.output, quiet=args.quiet), len(args.videos))
     return demo_command(args)
 
 
@@ -122,6 +142,10 @@ def predict_command(args: argparse.Namespace) -> int:
                 f"--heatmap needs the fused model; {args.model!r} is {classifier.model.config.modality!r} only."
             )
         args.heatmap.mkdir(parents=True, exist_ok=True)
+    if args.window is not None:
+        if args.window <= 0 or (args.stride is not None and args.stride <= 0):
+            return _fail("--window and --stride must be positive numbers of seconds.")
+        return _report_errors(run_timelines(classifier, args), len(args.videos))
     try:
         results_file = ResultFile(args.output, args.top_k) if args.output is not None else None
     except ValueError as error:
@@ -171,7 +195,9 @@ def _predict_and_report(args, classifier, todo: list[tuple], results_file, skipp
         if result.error is not None:
             failures.append((result.path, result.error))
         if keep_rows:
-            rows.append((ClipPrediction(result.path, result.predictions, error=result.error), picture))
+            rows.append(
+                (ClipPrediction(result.path, result.predictions, error=result.error, crop_source=result.crop_source), picture)
+            )
         progress.update()
     progress.close()
 
@@ -219,7 +245,8 @@ def format_table(results: list[tuple], top_k: int) -> str:
             rows.append(([result.path], f"FAILED: {result.error}"))
         else:
             cells = [f"{item['label']} {item['score']:.3f}" for item in result.predictions]
-            rows.append(([result.path] + cells, f"picture: {picture}" if picture else ""))
+            note = f"crop: {result.crop_source}" + (f"  picture: {picture}" if picture else "")
+            rows.append(([result.path] + cells, note))
     # aligned columns; the trailing note (error or picture) is left as long as it is
     widths = [len(name) for name in header]
     for cells, _ in rows:
@@ -265,6 +292,7 @@ def _json_record(result: ClipPrediction, picture: str | None) -> dict:
         record["error"] = result.error
     else:
         record["predictions"] = result.predictions
+        record["crop_source"] = result.crop_source
         if picture is not None:
             record["attention_picture"] = picture
     if result.warnings:
@@ -278,6 +306,16 @@ def _report_failures(failures: list[tuple[str, str]], num_clips: int) -> int:
         print(f"error: {path}: {error}", file=sys.stderr)
     if failures:
         print(f"{len(failures)} of {num_clips} clips could not be read; the others were predicted.", file=sys.stderr)
+        return EXIT_SOME_FILES_FAILED
+    return EXIT_OK
+
+
+def _report_errors(errors: list[str], total: int) -> int:
+    """Print the errors of the files that failed; exit code 1 when any did, else 0."""
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} of {total} files could not be read; the others were done.", file=sys.stderr)
         return EXIT_SOME_FILES_FAILED
     return EXIT_OK
 

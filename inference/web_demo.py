@@ -20,7 +20,10 @@ from .demo_clips import write_demo_clips  # noqa: E402
 from .demo_limits import MAX_CLIP_SECONDS, MAX_QUEUE_SIZE, MAX_UPLOAD_MB  # noqa: E402
 from .model_folder import load_classifier  # noqa: E402
 from processing.media_io_tacfn import probe_media  # noqa: E402
+from .timeline_output import plot_timeline  # noqa: E402
 from processing.pipeline_tacfn import TACFNAudioVisualClassificationPipeline  # noqa: E402
+from processing.processing_tacfn import LONG_CLIP_FACTOR  # noqa: E402
+from processing.timeline_tacfn import DEFAULT_WINDOW_SECONDS  # noqa: E402
 
 
 DESCRIPTION = """\
@@ -28,7 +31,8 @@ DESCRIPTION = """\
 
 Upload a short clip of one person speaking (mp4, avi, mov, mkv; about 3 seconds) or pick a demo clip, then press
 **Recognise emotion**. The model looks at the face frames and listens to the voice; the attention picture shows its
-fusion weights α: where in the face frames the voice directed the model's look, one row per time slice.
+fusion weights α: where in the face frames the voice directed the model's look, one row per time slice. A longer
+recording is predicted window by window (3.5 s each) and shown as an emotion timeline.
 """
 # system fonts only: the page must not need to fetch fonts from the internet
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
@@ -81,18 +85,53 @@ def recognise(
     return scores, picture
 
 
-def _check_duration(video_path: str, max_seconds: float) -> None:
-    """Refuse (with `gr.Error`) a clip that is not a readable media file or is longer than `max_seconds`; only its
-    container is read."""
+def _check_duration(video_path: str, max_seconds: float) -> float:
+    """Refuse (with `gr.Error`) a clip that is not a readable media file or is longer than `max_seconds`; returns its
+    duration in seconds. Only its container is read."""
     try:
         duration = probe_media(video_path, require_video=False, require_audio=False).duration
     except ValueError as error:
         raise gr.Error(f"This clip cannot be used: {error}") from error
     if duration > max_seconds:
         raise gr.Error(
-            f"This clip is {duration:.1f} s long; the demo takes clips of up to {max_seconds:g} s (about 3 s is best). "
-            "Cut it, or run `tacfn predict` on your machine."
+            f"This recording is {duration:.1f} s long; the demo takes recordings of up to {max_seconds:g} s. "
+            "Cut it, or run `tacfn predict --window 3.5` on your machine."
         )
+    return duration
+
+
+def recognise_recording(
+    classifier: TACFNAudioVisualClassificationPipeline, video_path: str | None, max_seconds: float = MAX_CLIP_SECONDS
+):
+    """
+    `recognise` for a short clip; a long recording (over `LONG_CLIP_FACTOR` times the audio the model hears, up to
+    `max_seconds`) is predicted as a timeline of `DEFAULT_WINDOW_SECONDS` windows instead, its scores averaged over
+    the windows.
+
+    Returns:
+        `(scores, attention picture or None, timeline picture or None)`.
+    """
+    if video_path is None:
+        raise gr.Error("Upload a clip or pick a demo clip first.")
+    duration = _check_duration(video_path, max_seconds)
+    if duration <= LONG_CLIP_FACTOR * classifier.processor.feature_extractor.audio_read_seconds:
+        return (*recognise(classifier, video_path, max_seconds), None)
+    labels = [classifier.model.config.id2label[index] for index in range(classifier.model.config.num_labels)]
+    try:
+        timeline = classifier.predict_timeline(
+            video_path, DEFAULT_WINDOW_SECONDS, DEFAULT_WINDOW_SECONDS, top_k=len(labels), require_audio=False
+        )
+    except ValueError as error:
+        raise gr.Error(f"This recording cannot be used: {error}") from error
+    scores = {
+        label: float(np.mean([next(item["score"] for item in window["predictions"] if item["label"] == label)
+                              for window in timeline]))
+        for label in labels
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        path = plot_timeline(timeline, labels, Path(scratch) / "timeline.png", title=Path(video_path).name)
+        picture = (imread(path)[..., :3] * 255).round().astype(np.uint8)
+    return scores, None, picture
 
 
 def build_demo(
@@ -130,10 +169,13 @@ def build_demo(
             type="numpy",
             elem_id="attention-picture",
         )
+        timeline = gr.Image(
+            label="Emotion timeline of a long recording (one point per 3.5 s window)", type="numpy", elem_id="timeline"
+        )
         button.click(
-            lambda path: recognise(classifier, path, max_seconds),
+            lambda path: recognise_recording(classifier, path, max_seconds),
             inputs=video,
-            outputs=[emotions, picture],
+            outputs=[emotions, picture, timeline],
             api_name="recognise",
         )
     return demo

@@ -8,7 +8,6 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Optional
 
 import cv2
@@ -16,19 +15,19 @@ import numpy as np
 import torch
 from transformers.image_utils import SizeDict
 
+from .face_landmarks_tacfn import detect_faces, detection_picks, landmark_model_available, track_face_landmarks
 from .media_io_tacfn import LANDMARK_COLUMNS, NUM_LANDMARKS, check_media_file
-
-
-try:
-    import dlib
-except ImportError:
-    dlib = None
 
 
 # a sampled frame whose nearest tracked landmark row is further away than this many frames means the CSV does not
 # belong to the video
 MAX_LANDMARK_GAP_FRAMES = 30
 FRAME_HALVES = ("left", "right")
+# where a clip's crop boxes come from: a landmark CSV, landmarks given as an array, the landmark model, the face
+# detector's box, the centred square (no face found), the whole frame (`do_face_crop=False`)
+CROP_SOURCES = ("csv", "landmark_array", "landmark_model", "detector", "centre", "whole_frame")
+# the frame rate assumed for clips given as frame arrays, to time the landmark smoothing
+ARRAY_FPS = 30.0
 
 
 @dataclass
@@ -255,16 +254,6 @@ def landmark_boxes(points: np.ndarray, frame_size: tuple, source: str, rows: np.
     return boxes
 
 
-@lru_cache(maxsize=1)
-def _face_detector():
-    """dlib's HOG frontal face detector, built once per process."""
-    if dlib is None:
-        raise ValueError(
-            "face detection needs dlib (pip install dlib-bin); alternatively pass landmarks or do_face_crop=False."
-        )
-    return dlib.get_frontal_face_detector()
-
-
 def detect_face_box(frames: np.ndarray, num_detection_frames: int, max_side: int) -> Optional[np.ndarray]:
     """
     One face box for a clip: the median of the largest face dlib's HOG detector finds in each of a few frames.
@@ -278,22 +267,15 @@ def detect_face_box(frames: np.ndarray, num_detection_frames: int, max_side: int
         `np.ndarray` `(left, top, right, bottom)` in frame pixels, clipped to the frame, or `None` when no frame
         shows a face.
     """
-    detector = _face_detector()
     height, width = frames[0].shape[:2]
-    scale = min(1.0, max_side / max(height, width))
-    picks = np.unique(np.linspace(0, len(frames) - 1, min(num_detection_frames, len(frames))).round().astype(int))
     found = []
-    for frame in (frames[pick] for pick in picks):
-        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        if scale < 1.0:
-            gray = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-        faces = detector(gray, 0)
-        if len(faces) > 0:
-            largest = max(faces, key=lambda face: face.width() * face.height())
-            found.append([largest.left(), largest.top(), largest.right(), largest.bottom()])
+    for pick in detection_picks(len(frames), num_detection_frames):
+        boxes = detect_faces(cv2.cvtColor(frames[pick], cv2.COLOR_RGB2GRAY), max_side)
+        if len(boxes) > 0:
+            found.append(boxes[np.argmax(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1))])
     if not found:
         return None
-    box = np.median(np.array(found, dtype=np.float64), axis=0) / scale
+    box = np.median(np.array(found), axis=0)
     box[[0, 2]] = box[[0, 2]].clip(0, width)
     box[[1, 3]] = box[[1, 3]].clip(0, height)
     return box if box[2] - box[0] >= 2 and box[3] - box[1] >= 2 else None
@@ -332,13 +314,14 @@ def region_box(region, stored_size: tuple) -> tuple:
     return region
 
 
-def face_boxes(frames: list, indices, fps, area: tuple, landmarks, settings: dict, name: str) -> np.ndarray:
-    """Crop box `(left, top, right, bottom)` in pixels of the decoded frames for every sampled frame, (T, 4): the
-    whole frame without `do_face_crop`, the landmarks' box with `landmarks` (in the pixels of the stored frame, of which
-    the frames show `area`), else the detector's box or a centred square."""
+def face_boxes(frames: list, indices, fps, area: tuple, landmarks, settings: dict, name: str) -> tuple:
+    """Crop box `(left, top, right, bottom)` in pixels of the decoded frames for every sampled frame, (T, 4), and where
+    it came from (one of `CROP_SOURCES`): the whole frame without `do_face_crop`, the landmarks' box with `landmarks`
+    (in the pixels of the stored frame, of which the frames show `area`), else the landmark model's, the detector's
+    box or a centred square."""
     height, width = frames[0].shape[:2]
     if not settings["do_face_crop"]:
-        return np.tile(np.array([0, 0, width, height], dtype=np.float64), (len(frames), 1))
+        return np.tile(np.array([0, 0, width, height], dtype=np.float64), (len(frames), 1)), "whole_frame"
     if landmarks is not None:
         track = as_landmark_track(landmarks, name)
         if settings["landmark_rows"] == "published":
@@ -347,12 +330,36 @@ def face_boxes(frames: list, indices, fps, area: tuple, landmarks, settings: dic
             rows = match_landmark_rows(track, indices, fps)
         # stored-pixel landmarks -> decoded-pixel landmarks (they differ with pre_crop_size and frame_region)
         scale = np.array([width / (area[2] - area[0]), height / (area[3] - area[1])])
-        return landmark_boxes((track.points[rows] - np.array(area[:2])) * scale, (height, width), track.path, rows)
+        boxes = landmark_boxes((track.points[rows] - np.array(area[:2])) * scale, (height, width), track.path, rows)
+        return boxes, "csv" if isinstance(landmarks, (str, os.PathLike)) else "landmark_array"
+    if settings["face_box_source"] == "landmark_model" and landmark_model_available():
+        times = np.asarray(indices, dtype=np.float64) / (fps or ARRAY_FPS)
+        found = model_landmark_boxes(frames, times, settings, name)
+        if found is not None:
+            return found, "landmark_model"
     box = detect_face_box(frames, settings["num_detection_frames"], settings["detection_max_side"])
-    if box is None:
-        warnings.warn(f"no face detected in {name}; using a centred square crop instead.")
-        box = centre_square(height, width)
-    return np.tile(box, (len(frames), 1))
+    if box is not None:
+        return np.tile(box, (len(frames), 1)), "detector"
+    warnings.warn(f"no face detected in {name}; using a centred square crop instead.")
+    return np.tile(centre_square(height, width), (len(frames), 1)), "centre"
+
+
+def model_landmark_boxes(frames: list, times: np.ndarray, settings: dict, name: str) -> Optional[np.ndarray]:
+    """The boxes (T, 4) of the landmark model's smoothed 68 points in the frames, the detector's box in frames where
+    the landmarks failed (with a warning); `None` when no face is found."""
+    face = track_face_landmarks(frames, times, settings["num_detection_frames"], settings["detection_max_side"])
+    if face is None:
+        return None
+    height, width = frames[0].shape[:2]
+    rows = np.arange(len(frames))
+    boxes = landmark_boxes(face.points, (height, width), f"the landmark model on {name}", rows)
+    if not face.success.all():
+        failed = int((~face.success).sum())
+        warnings.warn(
+            f"face landmarks failed in {failed} of {len(frames)} frames of {name}; the detector's box is used there."
+        )
+        boxes[~face.success] = face.detector_boxes[~face.success]
+    return boxes
 
 
 def crop_and_resize(frame: np.ndarray, box: np.ndarray, size: SizeDict, interpolation: int) -> np.ndarray:

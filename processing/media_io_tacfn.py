@@ -8,12 +8,13 @@ decoder crash or return something silently wrong.
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 import av
 import numpy as np
 
+from .orientation_tacfn import displayed_rgb, displayed_size, quarter_turns
 
 NUM_LANDMARKS = 68
 # seconds a stream's packets may stop short of its stated end before `probe_media` calls the file truncated
@@ -179,7 +180,8 @@ def read_clip(
         choose_indices: Called with the file's `MediaInfo`; returns the frame indices to decode, non-decreasing.
         times: Instead of `choose_indices`, the times (seconds) of the frames to decode.
         size: Optional `(height, width)` the chosen frames are scaled to (bicubic, as ffmpeg's scaler) while being
-            converted; `info` still gives the stored size.
+            converted; `info` still gives the unscaled size. Frames are turned as the display matrix says (a phone's
+            `rotate=90`), and `info` gives the displayed size.
         audio_seconds: Also read this many seconds of the audio track, from `audio_start` (see `read_audio_track`).
         audio_start: Where the audio read starts, in seconds.
 
@@ -194,9 +196,12 @@ def read_clip(
         stream.codec_context.thread_count = 1
         info = describe_media(path, container, "video")
         if times is None:
-            frames, indices = _frames_by_index(path, container, stream, info, choose_indices(info), size)
+            frames, indices, turns = _frames_by_index(path, container, stream, info, choose_indices(info), size)
         else:
-            frames, indices = _frames_by_time(path, container, stream, info, np.asarray(times, dtype=np.float64), size)
+            times = np.asarray(times, dtype=np.float64)
+            frames, indices, turns = _frames_by_time(path, container, stream, info, times, size)
+        # the displayed frame size: the display matrix may turn the stored frames by a quarter
+        info = replace(info, **dict(zip(("height", "width"), displayed_size(info.height, info.width, turns))))
         audio = None
         if audio_seconds is not None and container.streams.audio:
             audio = _read_audio(path, container, container.streams.audio[0], audio_start, audio_seconds)
@@ -215,15 +220,15 @@ def read_video_frames(
     return clip.frames, clip.indices, clip.info
 
 
-def _frames_by_index(path: str, container, stream, info: MediaInfo, indices, size) -> tuple[list, np.ndarray]:
-    """Decode up to the last chosen index; the frames (one per index) and the indices."""
+def _frames_by_index(path: str, container, stream, info: MediaInfo, indices, size) -> tuple[list, np.ndarray, int]:
+    """Decode up to the last chosen index; the frames (one per index), the indices and the display quarter turns."""
     indices = np.asarray(indices)
     wanted = set(indices.tolist())
     last, decoded = max(wanted), {}
     try:
         for index, frame in enumerate(container.decode(stream)):
             if index in wanted:
-                decoded[index] = _to_rgb(frame, size)
+                decoded[index] = displayed_rgb(frame, size)
             if index >= last:
                 break
     except av.error.FFmpegError as error:
@@ -234,12 +239,12 @@ def _frames_by_index(path: str, container, stream, info: MediaInfo, indices, siz
             f"video file {path!r} is damaged or truncated: it states {info.num_frames} frames, but frame "
             f"{missing[0]} cannot be decoded."
         )
-    return [decoded[index] for index in indices.tolist()], indices
+    return [decoded[index] for index in indices.tolist()], indices, quarter_turns(frame)
 
 
-def _frames_by_time(path: str, container, stream, info: MediaInfo, times: np.ndarray, size) -> tuple[list, np.ndarray]:
+def _frames_by_time(path: str, container, stream, info: MediaInfo, times: np.ndarray, size) -> tuple:
     """The frame shown at each of the increasing `times` (seconds), decoding from the keyframe before the first; the
-    frames and their indices (frame time x frame rate)."""
+    frames, their indices (frame time x frame rate) and the display quarter turns."""
     frame_duration = 1.0 / info.fps if info.fps else 0.04
     # frame times count from the stream's start, the asked times from the video's
     stream_start = (stream.start_time or 0) * float(stream.time_base)
@@ -252,12 +257,12 @@ def _frames_by_time(path: str, container, stream, info: MediaInfo, times: np.nda
             last_frame, shown_until = frame, frame.time - stream_start + frame_duration
             if times[len(chosen)] >= shown_until:
                 continue
-            image = _to_rgb(frame, size)
+            image = displayed_rgb(frame, size)
             while len(chosen) < len(times) and times[len(chosen)] < shown_until:
                 chosen.append(image)
                 indices.append(round((frame.time - stream_start) / frame_duration))
             if len(chosen) == len(times):
-                return chosen, np.asarray(indices)
+                return chosen, np.asarray(indices), quarter_turns(frame)
     except av.error.FFmpegError as error:
         raise ValueError(f"video file {path!r} is damaged or truncated: decoding failed ({error}).") from error
     # the video ended first: `shown_until` is now its end
@@ -267,15 +272,8 @@ def _frames_by_time(path: str, container, stream, info: MediaInfo, times: np.nda
     # its last frame stands in for the times after its end
     missing = len(times) - len(chosen)
     last_index = round((last_frame.time - stream_start) / frame_duration)
-    return chosen + [_to_rgb(last_frame, size)] * missing, np.asarray(indices + [last_index] * missing)
-
-
-def _to_rgb(frame, size: Optional[tuple[int, int]]) -> np.ndarray:
-    """One decoded frame as a uint8 RGB array (height, width, 3), optionally scaled to `size` = (height, width)."""
-    if size is None:
-        return frame.to_ndarray(format="rgb24")
-    height, width = size
-    return frame.reformat(width=width, height=height, format="rgb24", interpolation="BICUBIC").to_ndarray()
+    frames = chosen + [displayed_rgb(last_frame, size)] * missing
+    return frames, np.asarray(indices + [last_index] * missing), quarter_turns(last_frame)
 
 
 def read_audio_track(

@@ -73,6 +73,7 @@ def write_clip(
     audio_codec: str | None = None,
     encoder_options: dict | None = None,
     faststart: bool = False,
+    display_rotation: int = 0,
 ) -> Path:
     """Encode frames and / or a waveform into a media file whose extension picks the container and default codecs.
 
@@ -91,6 +92,8 @@ def write_clip(
             "20"}`); `{"preset": "medium"}` gives files like typical camera or ffmpeg output (B-frames, CABAC).
         faststart: For mp4 / mov, put the index (moov atom) before the media data, as files prepared for streaming
             have it; by default it follows the data.
+        display_rotation: Degrees counter-clockwise that players turn the stored frames by (a display matrix, as
+            ffprobe prints it): a phone held upright stores its frames sideways with -90 (the old `rotate=90` tag).
 
     Returns:
         The written path.
@@ -113,6 +116,8 @@ def write_clip(
         if frames is not None:
             codec = video_codec or default_video_codec
             video_stream = _add_video_stream(container, codec, frames.shape[1:3], fps, encoder_options)
+            if display_rotation:
+                video_stream.set_display_rotation(display_rotation)
         audio_stream = None
         if audio is not None:
             codec = audio_codec or default_audio_codec

@@ -23,7 +23,7 @@ from .fast_inference_tacfn import prepare_for_inference
 PIPELINE_TASK = "video-classification"
 # the task `import modeling_tacfn` registers the pipeline under; saved folders name it under `PIPELINE_TASK` instead
 TASK = "audio-visual-emotion-recognition"
-INPUT_KEYS = ("video", "audio", "sampling_rate", "landmarks")
+INPUT_KEYS = ("video", "audio", "sampling_rate", "landmarks", "video_start", "video_end")
 FUNCTIONS_TO_APPLY = ("softmax", "sigmoid", "none")
 
 
@@ -155,13 +155,18 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
     - a video file path: its frames and its own audio track;
     - a frame array (frames, height, width, 3), uint8 RGB, with `require_audio=False` (silence for audio);
     - a dict `{"video": path or frames, "audio": waveform or audio file, "sampling_rate": Hz, "landmarks": OpenFace
-      CSV or (frames, 68, 2) array}`, where only `"video"` is required (`"sampling_rate"` is required with a waveform).
+      CSV or (frames, 68, 2) array, "video_start": s, "video_end": s}`, where only `"video"` is required
+      (`"sampling_rate"` is required with a waveform; `video_start` / `video_end` predict a time window of a file).
+
+    `predict_timeline(video, window, stride)` predicts every window of a long recording (decoding seeks to each).
 
     Returns, per clip, the `top_k` labels as `[{"label": str, "score": float}, ...]`, best first; with
     `return_fusion_weights=True` a dict `{"predictions": that list, "fusion_weights": np.ndarray (time, height, width),
-    "frames": np.ndarray uint8 (frames, height, width, 3)}`: the audio-driven fusion weights alpha over the video
-    feature map (the model's `attentions` output) and the face frames the model saw, for drawing the attention
-    picture (the fusion weights laid over the face frames).
+    "frames": np.ndarray uint8 (frames, height, width, 3), "crop_source": str}`: the audio-driven fusion weights alpha
+    over the video feature map (the model's `attentions` output) and the face frames the model saw, for drawing the
+    attention picture (the fusion weights laid over the face frames), and where the face crop came from (`"csv"`,
+    `"landmark_array"`, `"landmark_model"`, `"detector"`, `"centre"` or `"whole_frame"`). With
+    `return_crop_source=True` alone: `{"predictions": that list, "crop_source": str}`.
 
     Call arguments (also accepted when building the pipeline):
         top_k (`int`, *optional*, defaults to 5): Labels returned per clip, at most the model's number of labels.
@@ -171,6 +176,7 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
             frames (fused models only).
         require_audio (`bool`, *optional*, defaults to `True`): With `False`, a clip without audio gets silence and a
             warning instead of a `ValueError`.
+        return_crop_source (`bool`, *optional*, defaults to `False`): Also say where each clip's face crop came from.
 
     Construction arguments (`pipeline(..., optimize_for_inference=False)`):
         optimize_for_inference (`bool`, *optional*): Run a copy of the model with its batch norms folded into its
@@ -201,13 +207,21 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
             raise ValueError(f"autocast_dtype must be a torch dtype or its name, got {autocast_dtype!r}.")
 
     def _sanitize_parameters(
-        self, top_k=None, function_to_apply=None, return_fusion_weights=None, require_audio=None, **kwargs
+        self,
+        top_k=None,
+        function_to_apply=None,
+        return_fusion_weights=None,
+        require_audio=None,
+        return_crop_source=None,
+        **kwargs,
     ):
         if kwargs:
             raise ValueError(f"{self.__class__.__name__} got unknown arguments {sorted(kwargs)}.")
         preprocess_params, forward_params, postprocess_params = {}, {}, {}
         if require_audio is not None:
             preprocess_params["require_audio"] = bool(require_audio)
+        if return_crop_source is not None:
+            postprocess_params["return_crop_source"] = bool(return_crop_source)
         if top_k is not None:
             if not isinstance(top_k, int) or top_k < 1:
                 raise ValueError(f"top_k must be a positive integer, got {top_k!r}.")
@@ -235,15 +249,20 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
             audio=clip.get("audio"),
             sampling_rate=clip.get("sampling_rate"),
             landmarks=clip.get("landmarks"),
+            video_start=clip.get("video_start"),
+            video_end=clip.get("video_end"),
             require_audio=require_audio,
+            return_crop_sources=True,
             return_tensors="pt",
         )
-        return {name: tensor.to(self.dtype) for name, tensor in model_inputs.items()}
+        crop_sources = model_inputs.pop("crop_sources")
+        return {"crop_sources": crop_sources, **{name: tensor.to(self.dtype) for name, tensor in model_inputs.items()}}
 
     def _forward(self, model_inputs: dict, return_fusion_weights: bool = False) -> dict:
+        tensors = {name: value for name, value in model_inputs.items() if name != "crop_sources"}
         with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
-            outputs = self.inference_model(**model_inputs, output_attentions=return_fusion_weights)
-        result = {"logits": outputs.logits.float()}
+            outputs = self.inference_model(**tensors, output_attentions=return_fusion_weights)
+        result = {"logits": outputs.logits.float(), "crop_sources": model_inputs["crop_sources"]}
         if return_fusion_weights:
             result["fusion_weights"] = outputs.attentions.float()
             result["pixel_values_videos"] = model_inputs["pixel_values_videos"]
@@ -255,6 +274,7 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
         top_k: int = 5,
         function_to_apply: str | None = None,
         return_fusion_weights: bool = False,
+        return_crop_source: bool = False,
     ):
         logits = model_outputs["logits"][0].float()  # (1, num_labels) -> (num_labels,)
         scores = self._scores(logits, function_to_apply)
@@ -263,13 +283,39 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
         predictions = [
             {"label": id2label[index], "score": score} for score, index in zip(top_scores.tolist(), top_ids.tolist())
         ]
+        crop_source = model_outputs["crop_sources"][0]
         if not return_fusion_weights:
-            return predictions
+            return {"predictions": predictions, "crop_source": crop_source} if return_crop_source else predictions
         return {
             "predictions": predictions,
             "fusion_weights": model_outputs["fusion_weights"][0].float().numpy(),  # (time, height, width)
             "frames": processor_frames(model_outputs["pixel_values_videos"][0], self.processor.video_processor),
+            "crop_source": crop_source,
         }
+
+    def predict_timeline(self, video, window: float, stride: float, **kwargs) -> list[dict]:
+        """
+        Predict every window of a long recording: the windows `(start, end)` that the processor's `timeline_windows`
+        cuts it into, each decoded by seeking to it, its frames spread over the window and its audio read from the
+        window's start (as a clip of that length would be).
+
+        Args:
+            video (`str` or `os.PathLike`): The video file.
+            window (`float`): Seconds of each window (3.5, a RAVDESS clip's length, is what the model was trained on).
+            stride (`float`): Seconds between window starts.
+            kwargs: Call arguments of the pipeline (`top_k`, `require_audio`, ...), for every window.
+
+        Returns:
+            `list[dict]`, one per window in time order: `{"start": s, "end": s, "predictions": [...], "crop_source":
+            str}` (and the fusion weights and frames with `return_fusion_weights=True`).
+        """
+        windows = self.processor.timeline_windows(video, window, stride)
+        inputs = [{"video": video, "video_start": start, "video_end": end} for start, end in windows]
+        kwargs["return_crop_source"] = True
+        return [
+            {"start": start, "end": end, **output}
+            for (start, end), output in zip(windows, self(inputs, **kwargs))
+        ]
 
     def _scores(self, logits: torch.Tensor, function_to_apply: str | None = None) -> torch.Tensor:
         """Logits (num_labels,) -> scores, by `function_to_apply` or by the model's `problem_type`."""

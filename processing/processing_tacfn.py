@@ -10,6 +10,7 @@ from transformers.processing_utils import ProcessingKwargs, ProcessorMixin
 
 from .feature_extraction_tacfn import TACFNFeatureExtractor, to_mono_float
 from .media_io_tacfn import read_audio_head
+from .timeline_tacfn import recording_duration, timeline_windows
 from .video_processing_tacfn import (
     TACFNVideoProcessor,
     TACFNVideoProcessorKwargs,
@@ -20,6 +21,8 @@ from .video_processing_tacfn import (
 
 # the video settings that decide which frames of a file are decoded (and from where its own audio track is read)
 DECODING_SETTINGS = ("num_frames", "pre_crop_size", "video_start", "video_end", "frame_region")
+# a video file longer than this many times the audio the model hears gets a warning that the rest was not heard
+LONG_CLIP_FACTOR = 2
 
 
 class TACFNProcessorKwargs(ProcessingKwargs, total=False):
@@ -118,13 +121,32 @@ class TACFNProcessor(ProcessorMixin):
             self.video_processor.load_clip(clip, audio_seconds=head_seconds, **decoding) if own else clip
             for clip, own in zip(clips, own_track)
         ]
+        if decoding.get("video_start") is None:
+            for clip, own in zip(clips, own_track):
+                if own and clip.info.duration > LONG_CLIP_FACTOR * head_seconds:
+                    self._warn_long_clip(clip.info)
         waveforms = [
             self._clip_audio(index, clip if own else None, entry, rate, head_seconds, merged["require_audio"])
             for index, (clip, own, entry, rate) in enumerate(zip(clips, own_track, entries, rates))
         ]
         video_inputs = self.video_processor(clips, **video_kwargs)
         audio_inputs = self._extract_features(waveforms)
-        return BatchFeature({**video_inputs, **audio_inputs}, tensor_type=video_kwargs["return_tensors"])
+        outputs = {**video_inputs, **audio_inputs}
+        return BatchFeature(outputs, tensor_type=video_kwargs["return_tensors"], skip_tensor_conversion=["crop_sources"])
+
+    def timeline_windows(self, video, window: float, stride: float) -> list[tuple[float, float]]:
+        """The windows `(start, end)` (seconds) of a timeline over a video file (see `timeline_tacfn`); each is one
+        call with `video_start=start, video_end=end`, whose audio is read from the window's start."""
+        return timeline_windows(recording_duration(video), window, stride)
+
+    def _warn_long_clip(self, info) -> None:
+        """Warn that only the head of a long video file's audio track was heard."""
+        start, duration = self.feature_extractor.audio_offset, self.feature_extractor.audio_duration
+        warnings.warn(
+            f"video file {info.path!r} is {info.duration:.1f} s long; the model heard only its audio from {start:.2f} s "
+            f"to {start + duration:.2f} s. Predict it as a timeline of windows instead (tacfn predict --window 3.5 "
+            "--stride 3.5, or the pipeline's predict_timeline)."
+        )
 
     def _clip_audio(self, index: int, decoded, entry, rate, head_seconds: float, require_audio: bool) -> tuple:
         """The `(mono waveform, sampling rate)` of one clip, `(None, None)` for a clip that gets silence. `decoded` is
@@ -149,7 +171,8 @@ class TACFNProcessor(ProcessorMixin):
 
     def _extract_features(self, waveforms: list) -> dict:
         """MFCCs of every clip through the feature extractor; `(None, None)` entries get the MFCCs of silence."""
-        silence = (np.zeros(1, dtype=np.float32), self.feature_extractor.sampling_rate)
+        rate = self.feature_extractor.sampling_rate
+        silence = (np.zeros(int(self.feature_extractor.audio_read_seconds * rate), dtype=np.float32), rate)
         features = [
             self.feature_extractor(waveform, sampling_rate=rate)["input_features"][0]
             for waveform, rate in (silence if waveform is None else (waveform, rate) for waveform, rate in waveforms)

@@ -17,10 +17,12 @@ from .frame_boxes_tacfn import (
     sample_frame_indices,
 )  # fmt: skip
 from .media_io_tacfn import Clip, check_time_window, read_clip
+from .video_inputs_tacfn import as_list_of_videos, as_size_dict, check_frame_array, describe_clip, one_entry_per_clip
 
 
 CHANNEL_ORDERS = ("rgb", "bgr")
 FRAME_SAMPLINGS = ("uniform", "published")
+FACE_BOX_SOURCES = ("landmark_model", "detector")
 LANDMARK_ROWS = ("matched", "published")
 CV2_INTERPOLATIONS = {
     PILImageResampling.NEAREST: cv2.INTER_NEAREST,
@@ -30,7 +32,7 @@ CV2_INTERPOLATIONS = {
     PILImageResampling.BOX: cv2.INTER_AREA,
 }
 # the per-call inputs among the keyword arguments: they describe one call's clips, not the processor
-CALL_INPUTS = ("landmarks", "video_start", "video_end", "frame_region")
+CALL_INPUTS = ("landmarks", "video_start", "video_end", "frame_region", "return_crop_sources")
 
 
 class TACFNVideoProcessorKwargs(TypedDict, total=False):
@@ -41,6 +43,7 @@ class TACFNVideoProcessorKwargs(TypedDict, total=False):
     size: Any
     resample: int
     do_face_crop: bool
+    face_box_source: str
     pre_crop_size: Any
     num_detection_frames: int
     detection_max_side: int
@@ -61,6 +64,7 @@ class TACFNVideoProcessorKwargs(TypedDict, total=False):
     video_start: Optional[Union[float, int]]
     video_end: Optional[Union[float, int]]
     frame_region: Optional[Union[str, tuple, list]]
+    return_crop_sources: Optional[bool]
     return_tensors: Optional[Union[str, TensorType]]
     do_convert_rgb: Optional[bool]
     do_sample_frames: Optional[bool]
@@ -82,10 +86,14 @@ class TACFNVideoProcessor(BaseVideoProcessor):
     1. `landmarks` given with the clip: an OpenFace CSV (68 2-D landmarks `x_0..x_67`, `y_0..y_67` selected by header
        name, the row nearest in time to each sampled frame) or an array (num_video_frames, 68, 2); each frame is
        cropped to the bounding box of its landmarks, as published;
-    2. otherwise dlib's HOG frontal face detector (shipped inside the `dlib-bin` wheel, no download) run on a few of
+    2. otherwise, with the `faces` extra installed (`pip install tacfn[faces]`), the 68 landmarks of dlib's shape
+       predictor, followed and smoothed over the sampled frames (see `face_landmarks_tacfn`), each frame cropped to
+       their bounding box as with a CSV (frames where they fail get the detector's box, with a warning);
+    3. otherwise dlib's HOG frontal face detector (shipped inside the `dlib-bin` wheel, no download) run on a few of
        the sampled frames, whose median box crops every frame of the clip; a clip without a detected face is centre
        cropped to a square, with a warning;
-    3. `do_face_crop=False`: whole frames.
+    4. `do_face_crop=False`: whole frames.
+    `return_crop_sources=True` in a call adds `crop_sources`, which of these each clip used (`CROP_SOURCES`).
 
     Settings merging, saving and loading are `BaseVideoProcessor`'s: defaults are class attributes, and this class
     overrides its hooks `_standardize_kwargs`, `_validate_preprocess_kwargs`, `sample_frames` and `_preprocess`.
@@ -100,6 +108,9 @@ class TACFNVideoProcessor(BaseVideoProcessor):
             Filter used to resize face crops: 0 nearest, 1 Lanczos, 2 bilinear, 3 bicubic, 4 box (area).
         do_face_crop (`bool`, *optional*, defaults to `True`):
             Crop the face (from landmarks or the detector) before resizing; `False` resizes whole frames.
+        face_box_source (`str`, *optional*, defaults to `"landmark_model"`):
+            For clips without landmarks: `"landmark_model"` (the 68-point model when installed, else the detector) or
+            `"detector"` (the detector's median box even when the model is installed).
         pre_crop_size (`dict[str, int]`, *optional*):
             Scale whole frames to this size while decoding, before cropping. The published preprocessing decoded
             RAVDESS at 224x224 and cropped the face from that; set `{"height": 224, "width": 224}` to reproduce it for
@@ -155,6 +166,7 @@ class TACFNVideoProcessor(BaseVideoProcessor):
     size = {"height": 224, "width": 224}
     resample = PILImageResampling.BILINEAR
     do_face_crop = True
+    face_box_source = "landmark_model"
     pre_crop_size = None
     num_detection_frames = 5
     detection_max_side = 640
@@ -226,8 +238,8 @@ class TACFNVideoProcessor(BaseVideoProcessor):
 
     def _standardize_kwargs(self, size=None, pre_crop_size=None, image_mean=None, image_std=None, **kwargs) -> dict:
         """Bring settings to one form: sizes as `SizeDict`, sequences as tuples."""
-        kwargs["size"] = _as_size(size, "size")
-        kwargs["pre_crop_size"] = _as_size(pre_crop_size, "pre_crop_size")
+        kwargs["size"] = as_size_dict(size, "size")
+        kwargs["pre_crop_size"] = as_size_dict(pre_crop_size, "pre_crop_size")
         kwargs["image_mean"] = tuple(image_mean) if image_mean is not None else None
         kwargs["image_std"] = tuple(image_std) if image_std is not None else None
         for name in ("augment_scale", "augment_ratio"):
@@ -246,7 +258,10 @@ class TACFNVideoProcessor(BaseVideoProcessor):
             raise ValueError(
                 f"{name}: channel_order must be one of {CHANNEL_ORDERS}, got {settings['channel_order']!r}."
             )
-        for key, allowed in (("frame_sampling", FRAME_SAMPLINGS), ("landmark_rows", LANDMARK_ROWS)):
+        choices = (
+            ("frame_sampling", FRAME_SAMPLINGS), ("landmark_rows", LANDMARK_ROWS), ("face_box_source", FACE_BOX_SOURCES)
+        )  # fmt: skip
+        for key, allowed in choices:
             if settings[key] not in allowed:
                 raise ValueError(f"{name}: {key} must be one of {allowed}, got {settings[key]!r}.")
         if settings["resample"] not in CV2_INTERPOLATIONS:
@@ -288,10 +303,10 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         """
         num_frames = num_frames or self.num_frames
         published = (frame_sampling or self.frame_sampling) == "published"
-        pre_crop = _as_size(pre_crop_size, "pre_crop_size") or self.pre_crop_size
+        pre_crop = as_size_dict(pre_crop_size, "pre_crop_size") or self.pre_crop_size
         check_time_window(video_start, video_end)
         times = None if video_start is None else self.sample_frames(num_frames, None, video_start, video_end)
-        name = _describe(path, 0)
+        name = describe_clip(path, 0)
         size = (pre_crop.height, pre_crop.width) if pre_crop is not None and frame_region is None else None
 
         def choose_indices(info):
@@ -301,21 +316,28 @@ class TACFNVideoProcessor(BaseVideoProcessor):
 
         return read_clip(path, choose_indices, times, size, audio_seconds, audio_start=video_start or 0.0)
 
-    def _preprocess(self, videos: list, landmarks=None, return_tensors=None, **settings) -> BatchFeature:
+    def _preprocess(
+        self, videos: list, landmarks=None, return_tensors=None, return_crop_sources=None, **settings
+    ) -> BatchFeature:
         """Decode (or pick), crop, resize and normalise every clip; `settings` are complete and standardized."""
         clip_landmarks = one_entry_per_clip(landmarks, len(videos), "landmark")
         processed = [
-            self._process_clip(clip, clip_landmark, settings, name=_describe(clip, index))
+            self._process_clip(clip, clip_landmark, settings, name=describe_clip(clip, index))
             for index, (clip, clip_landmark) in enumerate(zip(videos, clip_landmarks))
         ]
         # list of (num_frames, 3, height, width) -> (batch, num_frames, 3, height, width)
-        pixel_values = torch.stack(processed)
-        return BatchFeature({"pixel_values_videos": pixel_values}, tensor_type=return_tensors or TensorType.PYTORCH)
+        outputs = {"pixel_values_videos": torch.stack([video for video, _ in processed])}
+        if return_crop_sources:
+            outputs["crop_sources"] = [source for _, source in processed]
+        return BatchFeature(
+            outputs, tensor_type=return_tensors or TensorType.PYTORCH, skip_tensor_conversion=["crop_sources"]
+        )
 
-    def _process_clip(self, clip, landmarks, settings: dict, name: str) -> torch.Tensor:
-        """Sample, crop, resize and normalise one clip: (num_frames, 3, height, width) float32."""
+    def _process_clip(self, clip, landmarks, settings: dict, name: str) -> tuple[torch.Tensor, str]:
+        """Sample, crop, resize and normalise one clip: (num_frames, 3, height, width) float32, and where its crop
+        boxes came from (one of `CROP_SOURCES`)."""
         frames, indices, fps, area = self._sample_frames(clip, settings, name)
-        boxes = face_boxes(frames, indices, fps, area, landmarks, settings, name)
+        boxes, source = face_boxes(frames, indices, fps, area, landmarks, settings, name)
         size = settings["size"]
         interpolation = CV2_INTERPOLATIONS[settings["resample"]]
         # (num_frames, height, width, 3) uint8
@@ -331,7 +353,7 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         # (T, H, W, 3) uint8 -> (T, 3, H, W) float32; contiguous while still uint8, so the arithmetic keeps no strides
         video = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).contiguous().to(torch.float32)
         keys = ("do_rescale", "rescale_factor", "do_normalize", "image_mean", "image_std")
-        return self.rescale_and_normalize(video, *(settings[key] for key in keys))
+        return self.rescale_and_normalize(video, *(settings[key] for key in keys)), source
 
     def _sample_frames(self, clip, settings: dict, name: str):
         """The sampled frames (T uint8 (H, W, 3) arrays), their indices (T,), the clip's frame rate (`None` for
@@ -357,81 +379,3 @@ class TACFNVideoProcessor(BaseVideoProcessor):
             frames = [cv2.resize(frame, target, interpolation=cv2.INTER_CUBIC) for frame in frames]
         return frames, indices, fps, area
 
-
-def check_frame_array(clip, name: str) -> np.ndarray:
-    """
-    Check a clip given as frames and return it as uint8 (frames, height, width, 3).
-
-    Args:
-        clip (`np.ndarray` or `torch.Tensor`): uint8 RGB frames, channels last or first.
-        name (`str`): How to call the clip in errors.
-    """
-    array = clip.detach().cpu().numpy() if isinstance(clip, torch.Tensor) else np.asarray(clip)
-    if array.ndim != 4:
-        raise ValueError(
-            f"{name} has shape {array.shape}: frames must be 4-D (frames, height, width, 3) or "
-            "(frames, 3, height, width)."
-        )
-    if array.shape[-1] != 3 and array.shape[1] == 3:
-        # (frames, 3, height, width) -> (frames, height, width, 3)
-        array = array.transpose(0, 2, 3, 1)
-    if array.shape[-1] != 3:
-        raise ValueError(f"{name} has shape {array.shape}: frames must have 3 colour channels (RGB).")
-    if array.dtype != np.uint8:
-        raise ValueError(
-            f"{name} has frames of type {array.dtype}; pass uint8 RGB values in [0, 255] "
-            "(e.g. (frames * 255).round().astype(np.uint8) for floats in [0, 1])."
-        )
-    if array.shape[0] == 0 or array.shape[1] < 2 or array.shape[2] < 2:
-        raise ValueError(f"{name} has shape {array.shape}: it needs at least one frame of at least 2x2 pixels.")
-    return array
-
-
-def _as_size(size, name: str) -> Optional[SizeDict]:
-    """`{"height": h, "width": w}` (or a `SizeDict`) -> `SizeDict`; `None` stays `None`."""
-    if size is None or isinstance(size, SizeDict):
-        return size
-    if not isinstance(size, dict) or set(size) != {"height", "width"}:
-        raise ValueError(f"{name} must be a dict {{'height': int, 'width': int}}, got {size!r}.")
-    if not all(isinstance(value, int) and value >= 1 for value in size.values()):
-        raise ValueError(f"{name} must hold positive integers, got {size!r}.")
-    return SizeDict(height=size["height"], width=size["width"])
-
-
-def as_list_of_videos(videos) -> list:
-    """Split the accepted video layouts into a list with one entry (path or frame array) per clip."""
-    if isinstance(videos, (str, os.PathLike)):
-        return [videos]
-    if isinstance(videos, (list, tuple)):
-        if len(videos) == 0:
-            raise ValueError("videos is an empty list; pass at least one clip.")
-        return list(videos)
-    if isinstance(videos, (np.ndarray, torch.Tensor)):
-        if videos.ndim == 5:
-            return list(videos)
-        return [videos]
-    raise ValueError(f"videos must be a path, a frame array or a list of them, got {type(videos).__name__}.")
-
-
-def one_entry_per_clip(entries, num_clips: int, what: str) -> list:
-    """Spread a per-clip argument (landmarks, audio) over the clips: `None` gives `None` for every clip, a list or tuple
-    must hold one entry per clip, and anything else is the entry of the only clip. `what` names the argument in
-    errors."""
-    if entries is None:
-        return [None] * num_clips
-    if isinstance(entries, (list, tuple)):
-        if len(entries) != num_clips:
-            raise ValueError(f"got {len(entries)} {what} entries for {num_clips} videos; give one per video.")
-        return list(entries)
-    if num_clips != 1:
-        raise ValueError(f"got one {what} entry for {num_clips} videos; pass a list with one entry per video.")
-    return [entries]
-
-
-def _describe(clip, index: int) -> str:
-    """Name of a clip for messages: its path, or its position in the batch."""
-    if isinstance(clip, Clip):
-        return f"video {clip.info.path!r}"
-    if isinstance(clip, (str, os.PathLike)):
-        return f"video {os.fspath(clip)!r}"
-    return f"videos[{index}]"

@@ -17,7 +17,10 @@ Conventions:
 import os
 from typing import Optional, Sequence, Union
 
+import cv2
 import numpy as np
+from matplotlib.cbook import get_sample_data
+from matplotlib.image import imread
 
 from processing.media_io_tacfn import LANDMARK_COLUMNS
 from processing.media_writing import OPENFACE_2_COLUMNS, write_clip
@@ -233,3 +236,27 @@ def truncate_file(path: Union[str, os.PathLike], keep_fraction: float, output: U
     with open(output, "wb") as handle:
         handle.write(data[: int(len(data) * keep_fraction)])
     return str(output)
+
+
+def photographed_face(scale: float = 0.5) -> np.ndarray:
+    """A real photographed face: Grace Hopper's public-domain US Navy portrait that ships with matplotlib
+    (`mpl-data/sample_data/grace_hopper.jpg`, 512x600), scaled by `scale`; uint8 RGB (height, width, 3)."""
+    photo = imread(get_sample_data("grace_hopper.jpg", asfileobj=False))
+    return cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def panned_frames(
+    image: np.ndarray, num_frames: int, height: int, width: int, start: int = 0, step: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """A slow pan over a still image: frame k is the `height` x `width` window whose left edge is `start + k * step`
+    pixels from the image's left edge (vertically centred), so the content moves left by `step` whole pixels a frame.
+
+    Returns:
+        uint8 array (num_frames, height, width, 3), and the window offsets `(x, y)` per frame, shape (num_frames, 2).
+    """
+    top = (image.shape[0] - height) // 2
+    offsets = np.array([[start + index * step, top] for index in range(num_frames)])
+    if offsets[-1, 0] + width > image.shape[1] or top < 0:
+        raise ValueError(f"a {width}x{height} pan of {num_frames} frames does not fit in a {image.shape[:2]} image.")
+    frames = np.stack([image[top : top + height, x : x + width] for x, _ in offsets])
+    return frames, offsets

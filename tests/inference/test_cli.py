@@ -41,7 +41,8 @@ def test_table_predicts_good_files_and_reports_bad_ones(model_dir, classifier, c
     rows = {line.split()[0]: line for line in lines[2:]}
     assert list(rows) == [str(path) for path in videos]
     for good in (clips.mp4, clips.avi):
-        assert rows[str(good)].split()[1::2] == top_labels(classifier, good)
+        assert rows[str(good)].split()[1:7:2] == top_labels(classifier, good)
+        assert rows[str(good)].split()[7:] == ["crop:", "whole_frame"]
     for bad in videos[1:2] + videos[3:]:
         assert "FAILED: " in rows[str(bad)] and bad.name in rows[str(bad)]
     assert "not a readable media file" in rows[str(broken_files["text"])]

@@ -28,5 +28,5 @@ def test_two_clients_get_the_pipelines_answers_and_clear_messages(model_dir, tmp
 def test_a_clip_longer_than_the_limit_is_refused_with_its_length(classifier, tmp_path):
     frames = np.zeros((24, 32, 32, 3), dtype=np.uint8)
     long_clip = media.write_video(tmp_path / "long.mp4", frames, fps=2.0)  # 12 s
-    with pytest.raises(gr.Error, match=r"This clip is 12.0 s long; the demo takes clips of up to 10 s"):
+    with pytest.raises(gr.Error, match=r"This recording is 12.0 s long; the demo takes recordings of up to 10 s"):
         recognise(classifier, long_clip, max_seconds=10)
