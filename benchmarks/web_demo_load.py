@@ -51,7 +51,7 @@ BROKEN_EVERY = 4
 BROKEN_MESSAGES = {
     "not_a_video.mp4": "cannot be used",
     "cut_off.mp4": "cannot be used",
-    "too_long.mp4": "the demo takes clips of up to",
+    "too_long.mp4": "the demo takes recordings of up to",
 }
 
 
