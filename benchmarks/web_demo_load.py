@@ -2,13 +2,14 @@
 clients uploading real clips, some of them broken, and then by a burst beyond its queue and an upload beyond its size
 limit.
 
-    python -m benchmarks.web_demo_load [--clients 8] [--uploads 10] [--quick]
+    python -m benchmarks.web_demo_load [--clients 8] [--uploads 10] [--rounds 2] [--quick]
 
 Every good upload must get the answer of the pipeline run alone, every broken one a clear message, and the server must
 stay up; the figures are the failed requests of each kind, the requests per second, the latency, the server's RSS
-growth over the run, and what the queue and size limits turned away. The run is bounded (a deadline per request and
-for the server's start) and stops the server by itself. The tiny preset model (random weights) answers: the figures are
-those of the serving, not of a large model.
+growth over each round of the clients (the first includes the warm-up of concurrent serving; growth that goes on in
+later rounds would be a leak), and what the queue and size limits turned away. The run is bounded (a deadline per
+request and for the server's start) and stops the server by itself. The tiny preset model (random weights) answers:
+the figures are those of the serving, not of a large model.
 """
 
 import argparse
@@ -96,14 +97,35 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def repository_environment(**extra: str) -> dict:
+    """This process's environment, offline and without Gradio's usage reports, with the repository first on
+    PYTHONPATH (for `python -m` of its modules in a child process), and `extra`."""
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **extra}
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")]))
+    return environment
+
+
+def start_server(command: list[str], log_path: Path, env: dict | None = None) -> subprocess.Popen:
+    """Start a demo server from the repository root, its output going to `log_path`."""
+    log = open(log_path, "w")
+    environment = repository_environment(**(env or {}))
+    return subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def start_demo(model_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
     """`tacfn demo` on 127.0.0.1 with the benchmark's limits, its output going to `log_path`."""
     command = [sys.executable, "-m", "inference.cli", "demo", "--model", str(model_dir), "--port", str(port)]
     command += ["--max-seconds", str(MAX_SECONDS), "--max-upload-mb", str(MAX_UPLOAD_MB), "--max-queue", str(MAX_QUEUE)]
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")]))
-    log = open(log_path, "w")
-    return subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    return start_server(command, log_path)
 
 
 def connect(url: str, server: subprocess.Popen, log_path: Path) -> Client:
@@ -125,8 +147,8 @@ def server_rss_mb(server: subprocess.Popen) -> float:
 
 
 def upload(client: Client, path: Path) -> dict:
-    """One upload through the page's API; returns `{label: confidence}`."""
-    label, *_ = client.predict(handle_file(str(path)), api_name="/recognise")
+    """One upload through the page's API (waiting up to `REQUEST_SECONDS`); returns `{label: confidence}`."""
+    label, *_ = client.submit(handle_file(str(path)), api_name="/recognise").result(timeout=REQUEST_SECONDS)
     return {item["label"]: item["confidence"] for item in label["confidences"]}
 
 
@@ -153,8 +175,13 @@ def run_client(url: str, client_index: int, uploads: int, good: list, broken: di
             outcomes.latencies.append(time.perf_counter() - start)
         if is_broken:
             outcomes.unclear_messages.append(f"{path.name}: answered {answer}")
-        elif max(abs(answer[label] - score) for label, score in expected[path].items()) > 1e-4:
+        elif not same_answer(answer, expected[path]):
             outcomes.wrong_answers.append(f"{path.name}: {answer} != {expected[path]}")
+
+
+def same_answer(answer: dict, expected: dict) -> bool:
+    """Whether the page's confidences are the pipeline's scores (to float rounding)."""
+    return answer.keys() == expected.keys() and all(abs(answer[label] - expected[label]) < 1e-4 for label in expected)
 
 
 def queue_burst(client: Client, clip: Path, count: int) -> tuple[int, int]:
@@ -196,8 +223,9 @@ class RssSampler(threading.Thread):
         return self.peak
 
 
-def run_load(model_dir: Path, folder: Path, clients: int, uploads: int, burst: bool = True) -> dict:
-    """Serve the demo, run the load, the queue burst and the oversized upload; returns the figures by name."""
+def run_load(model_dir: Path, folder: Path, clients: int, uploads: int, rounds: int = 1, burst: bool = True) -> dict:
+    """Serve the demo, run the load (`rounds` times, to tell the first round's warm-up from a leak), the queue burst
+    and the oversized upload; returns the figures by name."""
     good, broken, oversized = write_uploads(folder)
     classifier = load_classifier(str(model_dir), device="cpu")
     num_labels = classifier.model.config.num_labels
@@ -212,11 +240,18 @@ def run_load(model_dir: Path, folder: Path, clients: int, uploads: int, burst: b
         client = connect(url, server, log_path)
         upload(client, good[0])  # warm-up: the first request loads what the later ones reuse
         rss_before, sampler, outcomes = server_rss_mb(server), RssSampler(server), Outcomes()
+        rss_after_rounds = []
         sampler.start()
         start = time.perf_counter()
-        with ThreadPoolExecutor(clients) as pool:
-            for index in range(clients):
-                pool.submit(run_client, url, index, uploads, good, broken, expected, outcomes)
+        for _ in range(rounds):
+            with ThreadPoolExecutor(clients) as pool:
+                runs = [
+                    pool.submit(run_client, url, index, uploads, good, broken, expected, outcomes)
+                    for index in range(clients)
+                ]
+            for run in runs:
+                run.result()  # a client that could not even connect fails the benchmark
+            rss_after_rounds.append(server_rss_mb(server))
         seconds = time.perf_counter() - start
         figures = {
             "requests": len(outcomes.latencies),
@@ -229,20 +264,16 @@ def run_load(model_dir: Path, folder: Path, clients: int, uploads: int, burst: b
             "latency_p95_s": statistics.quantiles(outcomes.latencies, n=20)[-1],
             "server_rss_before_mb": rss_before,
             "server_rss_peak_mb": sampler.stop(),
-            "server_rss_growth_mb": server_rss_mb(server) - rss_before,
+            # growth over each round: (round 1 - before, round 2 - round 1, ...)
+            "server_rss_growth_mb": list(np.diff([rss_before, *rss_after_rounds])),
             "failures": outcomes.good_failed + outcomes.wrong_answers + outcomes.unclear_messages,
         }
         if burst:
             figures["burst_answered"], figures["burst_queue_full"] = queue_burst(client, good[0], MAX_QUEUE + 8)
         figures["oversized_upload_message"] = oversized_upload_message(client, oversized)
-        figures["server_alive"] = server.poll() is None and upload(client, good[0]) == expected[good[0]]
+        figures["server_alive"] = server.poll() is None and same_answer(upload(client, good[0]), expected[good[0]])
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
     return figures
 
 
@@ -250,12 +281,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.web_demo_load", description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default: 8)")
     parser.add_argument("--uploads", type=int, default=10, help="uploads per client (default: 10)")
+    parser.add_argument("--rounds", type=int, default=2, help="times the clients run (default: 2, to see a leak)")
     parser.add_argument("--quick", action="store_true", help="2 clients x 3 uploads")
     args = parser.parse_args(argv)
     clients, uploads = (2, 3) if args.quick else (args.clients, args.uploads)
     with tempfile.TemporaryDirectory(prefix="tacfn-demo-load-") as scratch:
         scratch = Path(scratch)
-        figures = run_load(write_model(scratch / "model"), scratch, clients, uploads)
+        figures = run_load(write_model(scratch / "model"), scratch, clients, uploads, rounds=args.rounds)
     name = f"web_demo_{clients}x{uploads}"
     report(f"{name}_good_requests_failed", figures["good_requests_failed"] + figures["good_requests_wrong_answer"],
            "requests", target=0, higher_is_better=False)  # fmt: skip
@@ -267,7 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     report(f"{name}_latency_p95", figures["latency_p95_s"], "s")
     report(f"{name}_server_rss_before", figures["server_rss_before_mb"], "MB")
     report(f"{name}_server_rss_peak", figures["server_rss_peak_mb"], "MB")
-    report(f"{name}_server_rss_growth", figures["server_rss_growth_mb"], "MB")
+    for round_number, growth in enumerate(figures["server_rss_growth_mb"], start=1):
+        report(f"{name}_server_rss_growth_round_{round_number}", growth, "MB")
     report(f"{name}_queue_burst_{MAX_QUEUE + 8}_turned_away", figures["burst_queue_full"], "requests")
     report(f"{name}_server_alive", float(figures["server_alive"]), "bool", target=1)
     for failure in figures["failures"]:

@@ -70,7 +70,7 @@ def test_a_folder_streams_json_lines_and_summarises_failures(model_dir, classifi
     assert len(read_records(output)) == len(records) + 2
 
 
-def test_csv_rows_as_they_finish_and_a_rerun_adds_nothing_for_done_clips(model_dir, classifier, clips, tmp_path, capsys):
+def test_csv_rows_and_a_rerun_adds_nothing_for_done_clips(model_dir, classifier, clips, tmp_path, capsys):
     output = tmp_path / "out" / "results.csv"
     arguments = ["predict", str(clips.mp4), str(clips.avi), "--model", str(model_dir), "--output", str(output)]
     assert main([*arguments, "--top-k", "2"]) == 0

@@ -5,7 +5,6 @@ demo clip). The browser test is skipped when Chromium or Playwright is missing."
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,12 +20,12 @@ from matplotlib.image import imread
 os.environ["HF_HUB_OFFLINE"] = "1"
 gr = pytest.importorskip("gradio")
 
+from benchmarks.web_demo_load import free_port, start_server, stop_server  # noqa: E402
 from inference.attention_picture import plot_attention_picture  # noqa: E402
 from inference.demo_clips import write_demo_clips  # noqa: E402
 from inference.web_demo import recognise  # noqa: E402
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -41,20 +40,6 @@ CHROMIUM_FLAGS = [
 SERVER_START_SECONDS = 120
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(command: list[str], log_path: Path, env: dict | None = None) -> subprocess.Popen:
-    """Start a demo server from the repository root, its output going to `log_path`."""
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")]))
-    log = open(log_path, "w")
-    return subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-
-
 def wait_for_page(url: str, server: subprocess.Popen, log_path: Path) -> str:
     """Poll `url` until it answers 200 and return the page; fail with the server's log if it exits or never does."""
     deadline = time.monotonic() + SERVER_START_SECONDS
@@ -67,15 +52,6 @@ def wait_for_page(url: str, server: subprocess.Popen, log_path: Path) -> str:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.5)
     pytest.fail(f"the demo server did not answer within {SERVER_START_SECONDS} s:\n{log_path.read_text()}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def test_recognise_gives_every_emotion_and_the_attention_picture(classifier, clips, tmp_path):
