@@ -4,6 +4,7 @@ drawn from the same per-clip seed as on-the-fly training) and the normalisation 
 
 import functools
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from datasets import Dataset
@@ -28,8 +29,9 @@ TORCH_INTERPOLATIONS = {
 
 class StoreClips(torch.utils.data.Dataset):
     """The clips of one split of a clip store, read in whole batches: each item holds `frames` uint8 (num_frames, 3,
-    height, width), `input_features` and `labels`, and with `augmentation` the clip's `augmentation_seed` (the seed the
-    on-the-fly transform seeds the processor's augmentation with)."""
+    height, width) and `input_features` as read-only numpy views of the batch read, `labels`, and with `augmentation`
+    the clip's `augmentation_seed` (the seed the on-the-fly transform seeds the processor's augmentation with).
+    `collate_store_clips` makes training tensors of a list of items."""
 
     def __init__(self, split: Dataset, augmentation: AugmentationEpoch | None = None):
         self.split = split
@@ -43,16 +45,26 @@ class StoreClips(torch.utils.data.Dataset):
 
     def __getitems__(self, indices: list[int]) -> list[dict]:
         columns = read_clips(self.split, list(indices))
-        frames, features = torch.from_numpy(columns.pop("frames")), torch.from_numpy(columns.pop("input_features"))
         items = []
         for position in range(len(indices)):
-            item = {"frames": frames[position], "input_features": features[position]}
+            item = {name: columns[name][position] for name in ("frames", "input_features")}
             item["labels"] = int(columns["emotion"][position])
             if self.augmentation is not None:
                 row = {name: values[position] for name, values in columns.items()}
                 item["augmentation_seed"] = self.augmentation.clip_seed(clip_key(row))
             items.append(item)
         return items
+
+
+def collate_store_clips(items: list[dict]) -> dict[str, torch.Tensor]:
+    """`StoreClips` items -> a batch of tensors: `frames` uint8 (batch, T, 3, H, W), `input_features`, `labels` and,
+    when the items have them, `augmentation_seed`. Stacked by numpy, whose uint8 copy is about 4 times faster on a CPU
+    core than torch's."""
+    batch = {name: torch.from_numpy(np.stack([item[name] for item in items])) for name in ("frames", "input_features")}
+    for name in ("labels", "augmentation_seed"):
+        if name in items[0]:
+            batch[name] = torch.tensor([item[name] for item in items], dtype=torch.int64)
+    return batch
 
 
 def draw_seeded_augmentation(video_processor: TACFNVideoProcessor, seed: int) -> ClipAugmentation:
@@ -127,4 +139,7 @@ def training_splits(
             f"has resample={processor.video_processor.resample!r}."
         )
     store_splits = {name: StoreClips(split, augmentation if name == "train" else None) for name, split in splits.items()}
-    return store_splits, functools.partial(ClipStoreTrainer, video_processor=processor.video_processor)
+    trainer_class = functools.partial(
+        ClipStoreTrainer, video_processor=processor.video_processor, data_collator=collate_store_clips
+    )
+    return store_splits, trainer_class

@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 import torch
 from datasets import load_from_disk
-from transformers import default_data_collator
 
 from hub_configs.presets import model_config, processor_for
 from training.data.clip_store import (
     MANIFEST_NAME, build_clip_store, check_store_processor, load_clip_store, read_clips,
 )  # fmt: skip
 from training.splits import AugmentationEpoch, clip_transform
-from training.store_training import StoreClips, stored_frames_to_pixel_values
+from training.store_training import StoreClips, collate_store_clips, stored_frames_to_pixel_values
 
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -52,9 +51,9 @@ def test_store_clips_without_augmentation_equal_the_processor(demo_store):
     store, indices = demo_store.store, [0, 9, 30]
     expected = clip_transform(store.processor, "demo")(rows_without_clips(store.dataset, indices))
     clips = read_clips(store.dataset, indices)
-    pixels = stored_frames_to_pixel_values(torch.from_numpy(clips["frames"]), store.processor.video_processor)
+    pixels = stored_frames_to_pixel_values(torch.tensor(clips["frames"]), store.processor.video_processor)
     torch.testing.assert_close(pixels, expected["pixel_values_videos"], atol=0, rtol=0)
-    torch.testing.assert_close(torch.from_numpy(clips["input_features"]), expected["input_features"], atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.tensor(clips["input_features"]), expected["input_features"], atol=1e-5, rtol=0)
 
 
 def test_store_batches_are_augmented_as_the_files_are_for_the_same_seed(demo_store):
@@ -63,7 +62,7 @@ def test_store_batches_are_augmented_as_the_files_are_for_the_same_seed(demo_sto
     grey_level = 1 / (255 * torch.tensor(video_processor.image_std).view(1, 1, 3, 1, 1))
     augmentation = AugmentationEpoch(seed=5)
     augmentation.epoch = 2
-    batch = default_data_collator(StoreClips(store.dataset, augmentation).__getitems__(indices))
+    batch = collate_store_clips(StoreClips(store.dataset, augmentation).__getitems__(indices))
     from_store = stored_frames_to_pixel_values(batch["frames"], video_processor, batch["augmentation_seed"])
     from_files = clip_transform(store.processor, "demo", augmentation)(rows_without_clips(store.dataset, indices))
     difference = (from_store - from_files["pixel_values_videos"]).abs() / grey_level

@@ -153,9 +153,9 @@ def load_clip_store(root: str | Path, expected_dataset: str | None = None) -> Cl
 
 def read_clips(dataset: Dataset, indices: list[int]) -> dict[str, np.ndarray]:
     """The stored clips at `indices` (positions in `dataset`, a store or a selection of it) as arrays: `frames` uint8
-    (batch, num_frames, 3, height, width), `input_features` float32 (batch, num_mfcc, num_audio_frames), and every
-    other column as an array of one value per clip. Reads the Arrow buffers directly, which is about 15 times faster
-    than `datasets`' own numpy formatting of array columns."""
+    (batch, num_frames, 3, height, width), `input_features` float32 (batch, num_mfcc, num_audio_frames), both
+    read-only, and every other column as an array of one value per clip. Reads the Arrow buffers directly, which is
+    about 15 times faster than `datasets`' own numpy formatting of array columns."""
     table = dataset.with_format("arrow")[indices]
     columns = {}
     for name in table.column_names:
@@ -173,7 +173,7 @@ def _fixed_shape_values(column: pa.ChunkedArray) -> np.ndarray:
     values = values.storage if isinstance(values, pa.ExtensionArray) else values
     while pa.types.is_list(values.type) or pa.types.is_fixed_size_list(values.type):
         values = values.flatten()
-    return values.to_numpy(zero_copy_only=False, writable=True)
+    return values.to_numpy(zero_copy_only=False)
 
 
 def check_store_processor(store: ClipStore, processor: TACFNProcessor) -> None:
