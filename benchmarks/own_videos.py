@@ -84,7 +84,7 @@ def crop_agreement(folder: Path, processor: TACFNVideoProcessor) -> None:
     boxes, _ = face_boxes(clip.frames, clip.indices, FPS, area, None, face_settings(processor), str(path))
     expected = np.concatenate([np.floor(truth.min(1)), np.floor(truth.max(1))], 1)[clip.indices]
     errors = crop_errors(boxes, expected)
-    report("crop_agreement_real_face_720p_max", float(errors.max()), "of face size", CROP_TARGET, higher_is_better=False)
+    report("crop_agreement_real_face_720p_max", float(errors.max()), "of face size", CROP_TARGET, False)
     report("crop_agreement_real_face_720p_p90", float(np.quantile(errors, 0.9)), "of face size", CROP_TARGET, False)
 
     demo_format = ClipFormat(frame_height=256, frame_width=256, zoom=2.0)
@@ -103,9 +103,8 @@ def crop_agreement(folder: Path, processor: TACFNVideoProcessor) -> None:
 def landmark_speed(folder: Path, processor: TACFNVideoProcessor, clips: int) -> None:
     """Clips/s on one core of the landmark path alone and of the whole processor, 720p, 30 frames."""
     frames, _ = photo_pan_frames(720, 1280, 90)
-    path = write_clip(
-        folder / "speed.mp4", frames, FPS, media.speech_like_audio(3.0, 48000), 48000, encoder_options={"preset": "medium"}
-    )
+    audio = media.speech_like_audio(3.0, 48000)
+    path = write_clip(folder / "speed.mp4", frames, FPS, audio, 48000, encoder_options={"preset": "medium"})
     clip = processor.load_clip(path)
     area = (0, 0, clip.info.width, clip.info.height)
     settings = face_settings(processor)
@@ -146,7 +145,8 @@ def long_recording(folder: Path, minutes: float, processor: TACFNVideoProcessor)
     # before: a window was predicted by decoding from the file's start up to its frames (the last window: the whole
     # file), so the cost of the timeline was about the windows times half a whole-file decode; measured on the last one
     start = time.perf_counter()
-    read_clip(str(path), lambda info: np.linspace(info.num_frames - int(WINDOW * FPS), info.num_frames - 1, 30).astype(int))
+    last_window = int(WINDOW * FPS)
+    read_clip(str(path), lambda info: np.linspace(info.num_frames - last_window, info.num_frames - 1, 30).astype(int))
     whole_decode = time.perf_counter() - start
     report("timeline_decode_whole_file_once", whole_decode, "s")
     report("timeline_decode_from_start_per_window_estimate", whole_decode * len(windows), "s")

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import RandomResizedCrop
 from transformers import BatchFeature
-from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling, SizeDict
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 from transformers.utils import TensorType
 from transformers.video_processing_utils import BaseVideoProcessor
 
