@@ -41,5 +41,6 @@ def print_timeline(video: str, timeline: list[dict], labels: list[str], written:
     print(f"{video}: {len(rows)} windows")
     for row in rows:
         score = row[row["label"]]
-        print(f"  {row['start']:8.2f} - {row['end']:8.2f} s  {row['label']:<10} {score:.3f}  crop: {row['crop_source']}")
+        times = f"{row['start']:8.2f} - {row['end']:8.2f} s"
+        print(f"  {times}  {row['label']:<10} {score:.3f}  crop: {row['crop_source']}")
     print(f"  written: {', '.join(written)}", file=sys.stdout, flush=True)

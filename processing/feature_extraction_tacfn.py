@@ -220,10 +220,11 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
         length = int(round(self.audio_duration * sampling_rate))
         window = waveform[start : start + length]
         if len(window) < length:
+            heard = f"{self.audio_offset:.2f} s + {self.audio_duration:.2f} s"
+            padding = (length - len(window)) / sampling_rate
             warnings.warn(
-                f"the audio is {len(waveform) / sampling_rate:.2f} s long, shorter than the {self.audio_offset:.2f} s + "
-                f"{self.audio_duration:.2f} s the model hears: padded with {(length - len(window)) / sampling_rate:.2f} "
-                "s of silence."
+                f"the audio is {len(waveform) / sampling_rate:.2f} s long, shorter than the {heard} the model hears: "
+                f"padded with {padding:.2f} s of silence."
             )
             window = np.pad(window, (0, length - len(window)), constant_values=self.padding_value)
         window = resample_audio(window, sampling_rate, self.sampling_rate)

@@ -132,6 +132,47 @@ def write_clip(
     return path
 
 
+def write_long_clip(
+    path: str | os.PathLike,
+    make_frame,
+    num_frames: int,
+    fps: float,
+    audio: np.ndarray | None = None,
+    sample_rate: int = 44100,
+    encoder_options: dict | None = None,
+) -> Path:
+    """`write_clip` for recordings too long to hold in memory: H.264 (+ AAC) frames made one at a time and encoded as
+    they come.
+
+    Args:
+        path: The output `.mp4`, `.mov` or `.mkv` file.
+        make_frame: Called with each frame index; returns a uint8 RGB frame (H, W, 3) of one even size for all.
+        num_frames: Frames to write.
+        fps: Frame rate.
+        audio, sample_rate, encoder_options: As in `write_clip` (e.g. `{"preset": "ultrafast", "g": "30"}` for a
+            keyframe every 30 frames, as phones record).
+
+    Returns:
+        The written path.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".mp4", ".mov", ".mkv"):
+        raise ValueError(f"write_long_clip: {path} must end with .mp4, .mov or .mkv.")
+    first = _checked_frames(make_frame(0)[None], path)[0]
+    audio = None if audio is None else _as_channels_first(audio, path)
+    with av.open(str(path), mode="w") as container:
+        video_stream = _add_video_stream(container, "libx264", first.shape[:2], fps, encoder_options)
+        audio_stream = None if audio is None else _add_audio_stream(container, "aac", audio.shape[0], sample_rate)
+        for index in range(num_frames):
+            frame = first if index == 0 else make_frame(index)
+            container.mux(video_stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(video_stream.encode())
+        if audio_stream is not None:
+            container.mux(audio_stream.encode(_audio_frame(audio, sample_rate, "aac")))
+            container.mux(audio_stream.encode())
+    return path
+
+
 def _checked_frames(frames: np.ndarray, path: Path) -> np.ndarray:
     """`frames` as an array, after checking it is uint8 (T, H, W, 3) with an even frame size."""
     frames = np.asarray(frames)

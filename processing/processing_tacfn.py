@@ -132,7 +132,8 @@ class TACFNProcessor(ProcessorMixin):
         video_inputs = self.video_processor(clips, **video_kwargs)
         audio_inputs = self._extract_features(waveforms)
         outputs = {**video_inputs, **audio_inputs}
-        return BatchFeature(outputs, tensor_type=video_kwargs["return_tensors"], skip_tensor_conversion=["crop_sources"])
+        tensor_type = video_kwargs["return_tensors"]
+        return BatchFeature(outputs, tensor_type=tensor_type, skip_tensor_conversion=["crop_sources"])
 
     def timeline_windows(self, video, window: float, stride: float) -> list[tuple[float, float]]:
         """The windows `(start, end)` (seconds) of a timeline over a video file (see `timeline_tacfn`); each is one
@@ -143,8 +144,8 @@ class TACFNProcessor(ProcessorMixin):
         """Warn that only the head of a long video file's audio track was heard."""
         start, duration = self.feature_extractor.audio_offset, self.feature_extractor.audio_duration
         warnings.warn(
-            f"video file {info.path!r} is {info.duration:.1f} s long; the model heard only its audio from {start:.2f} s "
-            f"to {start + duration:.2f} s. Predict it as a timeline of windows instead (tacfn predict --window 3.5 "
+            f"video file {info.path!r} is {info.duration:.1f} s long; the model heard only its audio from "
+            f"{start:.2f} s to {start + duration:.2f} s. Predict it as a timeline of windows instead (tacfn predict --window 3.5 "
             "--stride 3.5, or the pipeline's predict_timeline)."
         )
 

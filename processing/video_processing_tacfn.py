@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import torch
 from transformers import BatchFeature
-from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling, SizeDict
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 from transformers.utils import TensorType
 from transformers.video_processing_utils import BaseVideoProcessor
 

@@ -135,7 +135,8 @@ def test_cli_table_reports_each_broken_file_and_predicts_every_other_one(model_d
             continue
         assert "FAILED" not in row, row
         if case is None:
-            assert row.split()[1::2] == good_labels[path], row
+            assert row.split()[1 : 2 * TOP_K : 2] == good_labels[path], row
+            assert row.split()[2 * TOP_K + 1] == "crop:", row
     broken = sum(1 for _, case in entries if case is not None and case.outcome == "error")
     assert f"{broken} of {len(entries)} clips could not be read; the others were predicted." in stderr
 

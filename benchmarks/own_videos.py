@@ -1,0 +1,188 @@
+"""Users' own videos: how well the landmark model's crop agrees with the box of the face's 68 points, how fast the
+landmark path is on 720p, and a long recording predicted as a timeline against decoding it once per window.
+
+- `crop_agreement_*`: the largest and the 90th-percentile distance of a crop box side from the box of the true 68
+  points, in fractions of the face size, over the 30 sampled frames: on a real photographed face (matplotlib's Grace
+  Hopper portrait, its 68 points found on the still photo) panned slowly through a 720p H.264 clip, and on a rendered
+  demo face against the demo data's own landmark CSV. Target: within 5%.
+- `landmark_path_720p`: clips/s on one core of the landmark model alone (detection, two shape-predictor fits, smoothing)
+  on 30 decoded 720p frames, and of the whole processor with it. Target: >= 3 clips/s per core for the landmark path.
+- `timeline_*`: a 1080p recording (10 minutes by default, keyframe every second as phones record) cut into 3.5 s
+  windows at a 3.5 s stride: the processor over every window (decoding by seeking) against the time the processor took
+  before, when every window decoded the file from its start (measured on one window, times the windows); and one
+  window's 30 frames decoded by seeking against a 3.5 s clip of its own (target <= 2x).
+
+Run as `python -m benchmarks.own_videos [--quick] [--minutes M]` (`--quick`: a 1-minute recording).
+"""
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.preprocessing import pin_to_one_core
+from benchmarks.report import report
+from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
+from processing.face_landmarks_tacfn import detect_faces, fit_landmarks, landmark_model_available
+from processing.frame_boxes_tacfn import face_boxes
+from processing.media_io_tacfn import read_clip
+from processing.media_writing import write_clip, write_long_clip
+from tests import media
+from training.data.demo import make_actor, write_demo_clip
+from training.data.ravdess import RavdessName
+from training.data.talking_faces import ClipFormat
+
+
+FPS = 30.0
+WINDOW = 3.5
+CROP_TARGET = 0.05
+LANDMARK_TARGET = 3.0
+SEEK_TARGET = 2.0
+# a keyframe every second, as phones record
+LONG_ENCODER_OPTIONS = {"preset": "ultrafast", "crf": "23", "g": "30"}
+
+
+def face_settings(processor: TACFNVideoProcessor) -> dict:
+    """The settings `face_boxes` reads, from a processor."""
+    names = ("do_face_crop", "face_box_source", "landmark_rows", "num_detection_frames", "detection_max_side")
+    return {name: getattr(processor, name) for name in names}
+
+
+def crop_errors(boxes: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Per frame, the largest distance of a box side from the expected box, in fractions of the mean face size."""
+    face_size = (expected[:, 2:] - expected[:, :2]).mean()
+    return np.abs(boxes - expected).max(axis=1) / face_size
+
+
+def photo_pan_frames(height: int, width: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The photographed face pasted on a noisy canvas of (height, width), moving right 2 px a frame; the frames and the
+    true 68 points in each, (num_frames, 68, 2)."""
+    photo = media.photographed_face(1.0)
+    gray = photo.mean(axis=2).astype(np.uint8)
+    points = fit_landmarks(gray, detect_faces(gray, 640)[0])
+    rng = np.random.default_rng(0)
+    canvas = rng.integers(60, 140, (height, width, 3), dtype=np.uint8)
+    top = (height - photo.shape[0]) // 2
+    frames, truth = [], []
+    for index in range(num_frames):
+        left = width // 4 + 2 * index
+        frame = canvas.copy()
+        frame[top : top + photo.shape[0], left : left + photo.shape[1]] = photo
+        frames.append(frame)
+        truth.append(points + [left, top])
+    return np.stack(frames), np.stack(truth)
+
+
+def crop_agreement(folder: Path, processor: TACFNVideoProcessor) -> None:
+    """The landmark model's crop boxes against the true 68 points' boxes: a real face at 720p and a demo face."""
+    frames, truth = photo_pan_frames(720, 1280, 90)
+    path = write_clip(folder / "photo_pan.mp4", frames, FPS, media.speech_like_audio(3.0, 48000), 48000)
+    clip = processor.load_clip(path)
+    area = (0, 0, clip.info.width, clip.info.height)
+    boxes, _ = face_boxes(clip.frames, clip.indices, FPS, area, None, face_settings(processor), str(path))
+    expected = np.concatenate([np.floor(truth.min(1)), np.floor(truth.max(1))], 1)[clip.indices]
+    errors = crop_errors(boxes, expected)
+    report("crop_agreement_real_face_720p_max", float(errors.max()), "of face size", CROP_TARGET, False)
+    report("crop_agreement_real_face_720p_p90", float(np.quantile(errors, 0.9)), "of face size", CROP_TARGET, False)
+
+    demo_format = ClipFormat(frame_height=256, frame_width=256, zoom=2.0)
+    demo = write_demo_clip(folder / "demo.mp4", RavdessName(0, 0, 2, 0, 0, 1, 2), make_actor(2, 1), 1, demo_format)
+    clip = processor.load_clip(demo)
+    area = (0, 0, clip.info.width, clip.info.height)
+    settings = face_settings(processor)
+    boxes, source = face_boxes(clip.frames, clip.indices, clip.info.fps, area, None, settings, str(demo))
+    csv_boxes, _ = face_boxes(
+        clip.frames, clip.indices, clip.info.fps, area, str(demo.with_suffix(".csv")), settings, str(demo)
+    )
+    errors = crop_errors(boxes, csv_boxes)
+    report(f"crop_agreement_demo_face_max ({source})", float(errors.max()), "of face size", CROP_TARGET, False)
+
+
+def landmark_speed(folder: Path, processor: TACFNVideoProcessor, clips: int) -> None:
+    """Clips/s on one core of the landmark path alone and of the whole processor, 720p, 30 frames."""
+    frames, _ = photo_pan_frames(720, 1280, 90)
+    audio = media.speech_like_audio(3.0, 48000)
+    path = write_clip(folder / "speed.mp4", frames, FPS, audio, 48000, encoder_options={"preset": "medium"})
+    clip = processor.load_clip(path)
+    area = (0, 0, clip.info.width, clip.info.height)
+    settings = face_settings(processor)
+    start = time.perf_counter()
+    for _ in range(clips):
+        face_boxes(clip.frames, clip.indices, FPS, area, None, settings, str(path))
+    report("landmark_path_720p_one_core", clips / (time.perf_counter() - start), "clips/s", LANDMARK_TARGET)
+    full = TACFNProcessor(TACFNFeatureExtractor(), processor)
+    start = time.perf_counter()
+    for _ in range(clips):
+        full(videos=str(path))
+    report("preprocess_720p_landmark_model_one_core", clips / (time.perf_counter() - start), "clips/s")
+
+
+def long_recording(folder: Path, minutes: float, processor: TACFNVideoProcessor) -> None:
+    """The timeline over a 1080p recording against decoding it from the start for every window."""
+    num_frames = int(minutes * 60 * FPS)
+    photo = media.photographed_face(1.0)
+    rng = np.random.default_rng(0)
+    canvas = rng.integers(60, 140, (1080, 1920, 3), dtype=np.uint8)
+
+    def make_frame(index: int) -> np.ndarray:
+        frame = np.roll(canvas, index % 97, axis=1)
+        left = 600 + int(200 * np.sin(index / 90))
+        frame[240 : 240 + photo.shape[0], left : left + photo.shape[1]] = photo
+        return frame
+
+    speech = media.speech_like_audio(10.0, 48000)
+    audio = np.tile(speech, (1, int(np.ceil(minutes * 6))))[:, : int(minutes * 60 * 48000)]
+    start = time.perf_counter()
+    path = write_long_clip(folder / "long.mp4", make_frame, num_frames, FPS, audio, 48000, LONG_ENCODER_OPTIONS)
+    report("timeline_recording_written", time.perf_counter() - start, f"s for {minutes:g} min of 1080p")
+    short = write_long_clip(folder / "short.mp4", make_frame, int(WINDOW * FPS), FPS, audio[:, : int(WINDOW * 48000)],
+                            48000, LONG_ENCODER_OPTIONS)  # fmt: skip
+    full = TACFNProcessor(TACFNFeatureExtractor(), processor)
+    windows = full.timeline_windows(path, WINDOW, WINDOW)
+
+    # before: a window was predicted by decoding from the file's start up to its frames (the last window: the whole
+    # file), so the cost of the timeline was about the windows times half a whole-file decode; measured on the last one
+    start = time.perf_counter()
+    last_window = int(WINDOW * FPS)
+    read_clip(str(path), lambda info: np.linspace(info.num_frames - last_window, info.num_frames - 1, 30).astype(int))
+    whole_decode = time.perf_counter() - start
+    report("timeline_decode_whole_file_once", whole_decode, "s")
+    report("timeline_decode_from_start_per_window_estimate", whole_decode * len(windows), "s")
+
+    start = time.perf_counter()
+    for window_start, window_end in windows:
+        full(videos=str(path), video_start=window_start, video_end=window_end)
+    timeline = time.perf_counter() - start
+    report(f"timeline_processor_{len(windows)}_windows", timeline, "s", whole_decode * len(windows), False)
+
+    middle = windows[len(windows) // 2]
+    times = middle[0] + np.arange(30) * WINDOW / 30
+    start = time.perf_counter()
+    read_clip(str(path), times=times)
+    seeking = time.perf_counter() - start
+    start = time.perf_counter()
+    read_clip(str(short), lambda info: np.arange(30) * info.num_frames // 30)
+    clip = time.perf_counter() - start
+    report("timeline_window_seek_vs_3.5s_clip", seeking / clip, "x", SEEK_TARGET, higher_is_better=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.own_videos", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 1-minute recording and fewer repetitions")
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of the long recording (default: 10)")
+    args = parser.parse_args(argv)
+    if not landmark_model_available():
+        raise SystemExit("the landmark model is not installed: pip install 'tacfn[faces]'")
+    pin_to_one_core()
+    processor = TACFNVideoProcessor()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        crop_agreement(folder, processor)
+        landmark_speed(folder, processor, clips=3 if args.quick else 10)
+        long_recording(folder, 1.0 if args.quick else args.minutes, processor)
+
+
+if __name__ == "__main__":
+    main()
