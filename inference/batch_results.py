@@ -18,12 +18,13 @@ RESULT_FORMATS = (".jsonl", ".csv")
 
 def expand_videos(paths: list[str]) -> list[str]:
     """The clip files to predict: each path as given, a folder replaced by the video files under it (by suffix,
-    `VIDEO_SUFFIXES`, in sorted order, subfolders included)."""
+    `VIDEO_SUFFIXES`, in sorted order, subfolders included). A folder without any stays as it is, to be reported as a
+    failure (not a file)."""
     videos = []
     for path in paths:
         if os.path.isdir(path):
-            found = (found for found in Path(path).rglob("*") if found.suffix.lower() in VIDEO_SUFFIXES)
-            videos.extend(sorted(str(found) for found in found if found.is_file()))
+            candidates = (found for found in Path(path).rglob("*") if found.suffix.lower() in VIDEO_SUFFIXES)
+            videos.extend(sorted(str(found) for found in candidates if found.is_file()) or [path])
         else:
             videos.append(path)
     return videos

@@ -19,7 +19,7 @@ from .attention_picture import plot_attention_picture  # noqa: E402
 from .demo_clips import write_demo_clips  # noqa: E402
 from .demo_limits import MAX_CLIP_SECONDS, MAX_QUEUE_SIZE, MAX_UPLOAD_MB  # noqa: E402
 from .model_folder import load_classifier  # noqa: E402
-from processing.media_io_tacfn import probe_media  # noqa: E402
+from processing.media_io_tacfn import describe_media, open_media  # noqa: E402
 from .timeline_output import plot_timeline  # noqa: E402
 from processing.pipeline_tacfn import TACFNAudioVisualClassificationPipeline  # noqa: E402
 from processing.processing_tacfn import LONG_CLIP_FACTOR  # noqa: E402
@@ -86,10 +86,12 @@ def recognise(
 
 
 def _check_duration(video_path: str, max_seconds: float) -> float:
-    """Refuse (with `gr.Error`) a clip that is not a readable media file or is longer than `max_seconds`; returns its
-    duration in seconds. Only its container is read."""
+    """Refuse (with `gr.Error`) a clip that is not a readable media file or states a duration over `max_seconds`;
+    returns the duration it states (0 when it states none: the pipeline then checks the clip). Only its container's
+    header is read."""
     try:
-        duration = probe_media(video_path, require_video=False, require_audio=False).duration
+        with open_media(video_path, "media") as (path, container):
+            duration = describe_media(path, container, "media", count_frames=False).duration
     except ValueError as error:
         raise gr.Error(f"This clip cannot be used: {error}") from error
     if duration > max_seconds:

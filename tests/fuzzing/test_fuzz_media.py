@@ -1,8 +1,9 @@
 """A short, bounded fuzz run of the media path in the suite: hypothesis draws 1-4 mutations (`harness.Mutation`) of a
 real seed file of each kind and the processor must give finite model inputs or the documented `ValueError`.
 
-The run is derandomized (the same examples every time, so the suite does not flake) and each example has a deadline;
-`python -m tests.fuzzing.run` is the long, random run. The whole module takes about 15 s on one core.
+The run is derandomized (the same examples every time, so the suite does not flake), each example has a deadline
+(a slow example fails it) and the whole test the robustness tests' one (a hang ends the process with tracebacks);
+`python -m tests.fuzzing.run` is the long, random run. The whole module takes under 20 s on one core.
 """
 
 from datetime import timedelta
