@@ -20,11 +20,15 @@ import sys
 from benchmarks.report import report
 
 
-MODULES = ("preprocessing", "model")
+MODULES = ("preprocessing", "model", "clip_store", "speed_levers")
 # preprocessing with 2 DataLoader workers delivers clips at least as fast as the published-size model trains on them
 KEEPS_UP_TARGET = 1.0
 PREPROCESSING_FIGURE = "preprocess_720p_landmark_crop_2_workers"
 TRAINING_FIGURE = "train_ravdess_cpu_fp32_batch4"
+# the fastest published-size training figure there is: on a GPU machine with bf16 and channels_last_3d, else the CPU's
+FASTEST_TRAINING_FIGURES = ("train_ravdess_cuda_bf16_channels_last_3d_batch4", TRAINING_FIGURE)
+STORE_LOADING_FIGURE = "store_load_published_size_one_core"
+DECODING_FIGURE = "decode_on_the_fly_10mbps_one_core"
 
 
 def run_module(module: str, quick: bool) -> dict[str, float]:
@@ -51,10 +55,16 @@ def run_module(module: str, quick: bool) -> dict[str, float]:
 
 
 def report_cross_targets(figures: dict[str, float]) -> None:
-    """Target lines that need figures of two benchmarks: preprocessing with 2 workers keeps up with training of the
-    published-size model on the same machine (clips/s ratio >= 1)."""
+    """Lines that need figures of two benchmarks: preprocessing with 2 workers keeps up with training of the
+    published-size model on the same machine (clips/s ratio >= 1), and how many CPU cores it takes to feed the fastest
+    published-size training measured (a GPU's where there is one) from the clip store and from the files."""
     ratio = figures[PREPROCESSING_FIGURE] / figures[TRAINING_FIGURE]
     report("preprocess_2_workers_keeps_up_with_training", ratio, "x", target=KEEPS_UP_TARGET)
+    training = next(name for name in FASTEST_TRAINING_FIGURES if name in figures)
+    device = "cuda" if "cuda" in training else "cpu"
+    # cores that feed one training device: its clips/s over one core's clips/s from the store or from the files
+    report(f"store_loading_cores_per_{device}_trainer", figures[training] / figures[STORE_LOADING_FIGURE], "cores")
+    report(f"decoding_cores_per_{device}_trainer", figures[training] / figures[DECODING_FIGURE], "cores")
 
 
 def report_machine_load(when: str) -> None:

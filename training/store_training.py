@@ -29,7 +29,7 @@ TORCH_INTERPOLATIONS = {
 
 class StoreClips(torch.utils.data.Dataset):
     """The clips of one split of a clip store, read in whole batches: each item holds `frames` uint8 (num_frames, 3,
-    height, width) and `input_features` as read-only numpy views of the batch read, `labels`, and with `augmentation`
+    height, width) and `input_features` as read-only numpy views of the memory-mapped store, `labels`, and with `augmentation`
     the clip's `augmentation_seed` (the seed the on-the-fly transform seeds the processor's augmentation with).
     `collate_store_clips` makes training tensors of a list of items."""
 
@@ -44,7 +44,7 @@ class StoreClips(torch.utils.data.Dataset):
         return self.__getitems__([index])[0]
 
     def __getitems__(self, indices: list[int]) -> list[dict]:
-        columns = read_clips(self.split, list(indices))
+        columns = read_clips(self.split, list(indices), stack=False)
         items = []
         for position in range(len(indices)):
             item = {name: columns[name][position] for name in ("frames", "input_features")}
@@ -58,8 +58,8 @@ class StoreClips(torch.utils.data.Dataset):
 
 def collate_store_clips(items: list[dict]) -> dict[str, torch.Tensor]:
     """`StoreClips` items -> a batch of tensors: `frames` uint8 (batch, T, 3, H, W), `input_features`, `labels` and,
-    when the items have them, `augmentation_seed`. Stacked by numpy, whose uint8 copy is about 4 times faster on a CPU
-    core than torch's."""
+    when the items have them, `augmentation_seed`. Stacked by numpy (the one copy of the stored clips), whose uint8 copy
+    is about 4 times faster on a CPU core than torch's."""
     batch = {name: torch.from_numpy(np.stack([item[name] for item in items])) for name in ("frames", "input_features")}
     for name in ("labels", "augmentation_seed"):
         if name in items[0]:

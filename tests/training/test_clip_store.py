@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from accelerate.commands.config.config_args import load_config_from_file
+from accelerate.utils import DistributedType
 from datasets import load_from_disk
 
 from hub_configs.presets import model_config, processor_for
@@ -129,3 +131,9 @@ def test_two_process_ddp_from_the_store(demo_store, tmp_path):
     assert report["num_test_examples"] == 31  # actors 1-4 of fold 0, less the clip the store skipped
     assert sum(map(sum, report["metrics"]["confusion_matrix"])) == 31
     assert {"model.safetensors", "processor_config.json", "confusion_matrix.png"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_the_multi_node_accelerate_config_loads():
+    config = load_config_from_file(str(REPO_ROOT / "training" / "accelerate" / "multi_node.yaml"))
+    assert config.distributed_type == DistributedType.MULTI_GPU and config.num_machines == 2
+    assert config.num_processes % config.num_machines == 0 and config.machine_rank == 0
