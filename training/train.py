@@ -29,6 +29,7 @@ from hub_configs.publish import publish
 from modeling_tacfn import TACFNForAudioVisualClassification
 from processing import save_pipeline
 from training.metrics import build_compute_metrics
+from training.missing_modality import evaluate_without_each_modality
 from training.plots import plot_confusion_matrix
 from training.splits import AugmentationEpoch, clip_transform, load_splits
 
@@ -49,6 +50,10 @@ class ModelArguments:
     )
     init_audio_from: str | None = field(
         default=None, metadata={"help": "A trained audio-only model folder whose audio encoder starts this model."}
+    )
+    modality_dropout: float | None = field(
+        default=None,
+        metadata={"help": "Probability that a training clip loses its audio or its video (fused model only)."},
     )
 
     @property
@@ -77,9 +82,10 @@ class DataArguments:
 
 def build_model(model_args: ModelArguments, label_names: list[str]) -> TACFNForAudioVisualClassification:
     """A fresh model for the preset and modality, its encoders optionally taken from trained unimodal models."""
-    config = model_config(
-        model_args.config, modality=model_args.modality, id2label=dict(enumerate(label_names)), label2id=None
-    )
+    overrides = {"modality": model_args.modality, "id2label": dict(enumerate(label_names)), "label2id": None}
+    if model_args.modality_dropout is not None:
+        overrides["modality_dropout"] = model_args.modality_dropout
+    config = model_config(model_args.config, **overrides)
     model = TACFNForAudioVisualClassification(config)
     for modality, source in (("video", model_args.init_video_from), ("audio", model_args.init_audio_from)):
         if source:
@@ -114,22 +120,28 @@ def recipe_arguments(args: TrainingArguments) -> dict:
 
 
 def write_test_report(
-    trainer: Trainer, splits: DatasetDict, label_names: list[str], data_args: DataArguments, preset: str | None
+    trainer: Trainer, splits: DatasetDict, label_names: list[str], data_args: DataArguments, preset: str | None, processor
 ) -> dict:
-    """Evaluates on the test split and writes eval_results.json (the run's data, fold, preset and settings and the test
-    metrics) and confusion_matrix.png to the output folder."""
+    """Evaluates on the test split and writes eval_results.json (the run's data, fold, preset and settings, the test
+    metrics and, for a fused model, the test metrics with each modality removed) and confusion_matrix.png to the output
+    folder."""
     metrics = trainer.evaluate(splits["test"], metric_key_prefix="test")
+    without = evaluate_without_each_modality(
+        trainer, splits["test"], lambda modality: clip_transform(processor, data_args.dataset, remove=modality)
+    )
     report = {
         "dataset": data_args.dataset,
         "protocol": data_args.protocol,
         "fold": data_args.fold,
         "preset": preset,
         "modality": trainer.model.config.modality,
+        "modality_dropout": trainer.model.config.modality_dropout,
         "world_size": trainer.args.world_size,
         "label_names": label_names,
         "num_test_examples": len(splits["test"]),
         "training_arguments": recipe_arguments(trainer.args),
         "metrics": {name.removeprefix("test_"): value for name, value in metrics.items()},
+        "metrics_without": without,  # keyed by the modality removed
     }
     if trainer.is_world_process_zero():
         output_dir = Path(trainer.args.output_dir)
@@ -147,7 +159,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     model = build_model(model_args, label_names)
     processor = processor_for(model.config)
     augmentation = AugmentationEpoch(training_args.seed)
-    splits["train"].set_transform(clip_transform(processor, data_args.dataset, augmentation))
+    dropout = model.config.modality_dropout
+    splits["train"].set_transform(clip_transform(processor, data_args.dataset, augmentation, modality_dropout=dropout))
     for name in ("validation", "test"):
         splits[name].set_transform(clip_transform(processor, data_args.dataset))
 
@@ -169,7 +182,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
         # saved here, not as the Trainer's processing_class: the Trainer expects processors to hold a tokenizer
         processor.save_pretrained(training_args.output_dir)
         save_pipeline(training_args.output_dir)
-    report = write_test_report(trainer, splits, label_names, data_args, model_args.preset)
+    report = write_test_report(trainer, splits, label_names, data_args, model_args.preset, processor)
     if push_to_hub and trainer.is_world_process_zero():
         publish(training_args.output_dir, training_args.hub_model_id, private=training_args.hub_private_repo)
     return report
