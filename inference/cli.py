@@ -4,8 +4,10 @@
                            [--batch-size 4] [--num-workers 2]
     tacfn demo --model DIR [--host 127.0.0.1] [--port 7860]
 
-`predict` prints a table (or, with `--json`, one JSON object per line) with the top emotions of every clip; files that
-cannot be read are reported and skipped, the others are still predicted, and the exit code is then 1. `--heatmap DIR`
+`predict` prints a table (or, with `--json`, one JSON object per line) with the top emotions of every clip, and which
+modalities each prediction used (a fused model answers an audio file, or a video without an audio track, from the one
+modality it has; the table notes "from audio only" / "from video only"); files that cannot be read are reported and
+skipped, the others are still predicted, and the exit code is then 1. `--heatmap DIR`
 writes the attention picture (the fusion weights over the face frames) of every clip to DIR. `--landmarks-dir DIR`
 crops faces by the OpenFace landmark CSV of each clip (same stem, as RAVDESS's FacialTracking files) instead of the face
 detector. `demo` serves the web demo (Gradio) on this machine.
@@ -37,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     predict = commands.add_parser("predict", help="predict the emotion of video clips")
-    predict.add_argument("videos", nargs="+", metavar="VIDEO", help="video files (mp4, avi, mov, mkv, ...)")
+    predict.add_argument(
+        "videos", nargs="+", metavar="VIDEO", help="video or audio files (mp4, avi, mov, mkv, wav, mp3, m4a, ...)"
+    )
     predict.add_argument("--model", required=True, help="model folder (or Hub repository id) with its processor")
     predict.add_argument("--top-k", type=int, default=3, help="emotions shown per clip (default: 3)")
     predict.add_argument("--json", action="store_true", help="print one JSON object per clip instead of a table")
@@ -54,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: the first GPU if any, else the CPU)")
     predict.add_argument(
-        "--allow-silent", action="store_true", help="give clips without an audio track silence instead of failing"
+        "--allow-silent",
+        action="store_true",
+        help="give clips without an audio track silence instead of answering from the video alone (or failing)",
     )
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -109,7 +115,7 @@ def predict_command(args: argparse.Namespace) -> int:
     )
     for index, result in enumerate(predictions):
         picture = None
-        if args.heatmap is not None and result.error is None:
+        if args.heatmap is not None and result.error is None and result.fusion_weights is not None:
             picture = _write_picture(result, args.heatmap / picture_names[index])
         results.append((result, picture))
         if args.json:
@@ -152,7 +158,8 @@ def format_table(results: list[tuple], top_k: int) -> str:
             rows.append(([result.path], f"FAILED: {result.error}"))
         else:
             cells = [f"{item['label']} {item['score']:.3f}" for item in result.predictions]
-            rows.append(([result.path] + cells, f"picture: {picture}" if picture else ""))
+            notes = [f"picture: {picture}" if picture else "", modalities_note(result.predictions)]
+            rows.append(([result.path] + cells, "  ".join(note for note in notes if note)))
     # aligned columns; the trailing note (error or picture) is left as long as it is
     widths = [len(name) for name in header]
     for cells, _ in rows:
@@ -163,6 +170,12 @@ def format_table(results: list[tuple], top_k: int) -> str:
         padded = [cell.ljust(width) for cell, width in zip(cells, widths)]
         lines.append("  ".join(padded + [note]).rstrip())
     return "\n".join(lines)
+
+
+def modalities_note(predictions: list[dict]) -> str:
+    """"from audio only" / "from video only" for a prediction made without one of the two; empty when it used both."""
+    used = predictions[0]["modalities"]
+    return "" if len(used) == 2 else f"from {used[0]} only"
 
 
 def _landmark_files(paths: list[str], folder: Path | None) -> list[str | None]:
@@ -198,6 +211,7 @@ def _json_record(result: ClipPrediction, picture: str | None) -> dict:
         record["error"] = result.error
     else:
         record["predictions"] = result.predictions
+        record["modalities"] = result.predictions[0]["modalities"]  # what the prediction used
         if picture is not None:
             record["attention_picture"] = picture
     if result.warnings:

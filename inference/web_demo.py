@@ -24,43 +24,50 @@ from processing.pipeline_tacfn import TACFNAudioVisualClassificationPipeline  # 
 DESCRIPTION = """\
 # TACFN: emotion from a talking face
 
-Upload a short clip of one person speaking (mp4, avi, mov, mkv; about 3 seconds) or pick a demo clip, then press
-**Recognise emotion**. The model looks at the face frames and listens to the voice; the attention picture shows its
-fusion weights α: where in the face frames the voice directed the model's look, one row per time slice.
+Upload a short clip of one person speaking (mp4, avi, mov, mkv; about 3 seconds), or a recording of the voice alone
+(wav, mp3, m4a), or pick a demo clip, then press **Recognise emotion**. The model looks at the face frames and listens
+to the voice (or, when the clip has only one of them, answers from that one); the attention picture shows its fusion
+weights α: where in the face frames the voice directed the model's look, one row per time slice.
 """
 # system fonts only: the page must not need to fetch fonts from the internet
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 
 
-def recognise(classifier: TACFNAudioVisualClassificationPipeline, video_path: str | None):
+def recognise(
+    classifier: TACFNAudioVisualClassificationPipeline, video_path: str | None, audio_path: str | None = None
+):
     """
-    Predict the emotions of an uploaded clip and draw its attention picture.
+    Predict the emotions of an uploaded clip (a video, a voice recording, or a video with a separate recording as its
+    audio) and draw its attention picture. A prediction made without one of the modalities says so on the page.
 
     Args:
         classifier ([`TACFNAudioVisualClassificationPipeline`]): The pipeline.
         video_path (`str`, *optional*): The clip Gradio received.
+        audio_path (`str`, *optional*): The voice recording Gradio received.
 
     Returns:
-        `({label: score} for every emotion, the attention picture as a uint8 RGB array or None for unimodal models)`.
-        Problems with the clip are shown on the page: `gr.Error` for a clip that cannot be used, `gr.Warning` for what
-        the processor warned about (no face found, no audio track: silence is used).
+        `({label: score} for every emotion, the attention picture as a uint8 RGB array, or None for unimodal models and
+        clips without video)`. Problems with the clip are shown on the page: `gr.Error` for a clip that cannot be used,
+        `gr.Warning` for what the processor warned about (no face found), `gr.Info` when a modality was missing.
     """
-    if video_path is None:
-        raise gr.Error("Upload a clip or pick a demo clip first.")
+    if video_path is None and audio_path is None:
+        raise gr.Error("Upload a clip or a voice recording, or pick a demo clip first.")
     has_fusion = classifier.model.config.modality == "both"
+    clip = {"video": video_path, "audio": audio_path}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            output = classifier(
-                video_path, top_k=classifier.model.config.num_labels, return_fusion_weights=has_fusion, require_audio=False
-            )
+            output = classifier(clip, top_k=classifier.model.config.num_labels, return_fusion_weights=has_fusion)
         except ValueError as error:
             raise gr.Error(f"This clip cannot be used: {error}") from error
     for message in dict.fromkeys(str(warning.message) for warning in caught):
         gr.Warning(message)
     predictions = output["predictions"] if has_fusion else output
     scores = {item["label"]: item["score"] for item in predictions}
-    if not has_fusion:
+    used = predictions[0]["modalities"]
+    if len(used) == 1 and has_fusion:
+        gr.Info(f"Answered from the {used[0]} alone: the clip has no {'video' if used[0] == 'audio' else 'audio'}.")
+    if not has_fusion or output["fusion_weights"] is None:
         return scores, None
     with tempfile.TemporaryDirectory() as scratch:
         path = plot_attention_picture(
@@ -93,6 +100,7 @@ def build_demo(classifier: TACFNAudioVisualClassificationPipeline, example_clips
         with gr.Row():
             with gr.Column():
                 video = gr.Video(label="Talking-face clip", sources=["upload"], include_audio=True, elem_id="clip")
+                audio = gr.Audio(label="Or a voice recording", sources=["upload"], type="filepath", elem_id="voice")
                 button = gr.Button("Recognise emotion", variant="primary", elem_id="recognise")
                 gr.Examples(
                     examples=[[str(clip)] for clip in example_clips],
@@ -107,7 +115,11 @@ def build_demo(classifier: TACFNAudioVisualClassificationPipeline, example_clips
             type="numpy",
             elem_id="attention-picture",
         )
-        button.click(lambda path: recognise(classifier, path), inputs=video, outputs=[emotions, picture])
+        button.click(
+            lambda video_path, audio_path: recognise(classifier, video_path, audio_path),
+            inputs=[video, audio],
+            outputs=[emotions, picture],
+        )
     return demo
 
 
