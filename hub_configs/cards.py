@@ -244,11 +244,13 @@ def label_names(config: TACFNConfig) -> list[str]:
     return [config.id2label[index] for index in range(config.num_labels)]
 
 
-def count_parameters(config: TACFNConfig) -> int:
-    """Parameters of the classification model for `config`, counted on the meta device (nothing is allocated)."""
+def count_parameters(config: TACFNConfig) -> tuple[int, int]:
+    """Parameters of the classification model for `config`, and how many of them are the fused model's learned
+    stand-ins for a missing modality; counted on the meta device (nothing is allocated)."""
     with torch.device("meta"):
         model = TACFNForAudioVisualClassification(config)
-    return sum(parameter.numel() for parameter in model.parameters())
+    stand_ins = model.tacfn.stand_ins.parameters() if model.tacfn.stand_ins is not None else ()
+    return sum(parameter.numel() for parameter in model.parameters()), sum(value.numel() for value in stand_ins)
 
 
 def video_encoder_name(config: TACFNConfig) -> str:
@@ -312,6 +314,7 @@ def build_model_card(
         A [`huggingface_hub.ModelCard`] with YAML metadata and the markdown body.
     """
     video = processor.video_processor
+    num_parameters, num_stand_ins = count_parameters(config)
     return ModelCard.from_template(
         card_metadata(repo_id, facts, results),
         template_path=str(TEMPLATE_PATH),
@@ -321,7 +324,8 @@ def build_model_card(
         audio=processor.feature_extractor,
         facts=facts,
         labels=label_names(config),
-        num_parameters=count_parameters(config),
+        num_parameters=num_parameters,
+        num_stand_ins=num_stand_ins,
         video_encoder=video_encoder_name(config),
         resample=PILImageResampling(int(video.resample)).name.lower(),
         pixel_scaling=pixel_scaling(video),

@@ -33,7 +33,8 @@ def model_config(name: str, **overrides) -> TACFNConfig:
 
 def processor_for(config: TACFNConfig, **video_settings) -> TACFNProcessor:
     """The processor whose outputs fit `config`: its frame count and size, and the published audio recipe (13 MFCC
-    of 2.45 s from 0.5 s in). `video_settings` go to the video processor (e.g. `channel_order="bgr"`)."""
+    of 2.45 s from 0.5 s in); a fused model's processor marks a missing modality (`missing_modality="mask"`), since
+    the model answers from the other one. `video_settings` go to the video processor (e.g. `channel_order="bgr"`)."""
     feature_extractor = TACFNFeatureExtractor(num_mfcc=config.num_mfcc)
     if config.num_audio_frames != feature_extractor.num_audio_frames:
         raise ValueError(
@@ -45,4 +46,5 @@ def processor_for(config: TACFNConfig, **video_settings) -> TACFNProcessor:
         video_processor=TACFNVideoProcessor(
             num_frames=config.num_frames, size={"height": config.image_size, "width": config.image_size}, **video_settings
         ),
+        missing_modality="mask" if config.modality == "both" else "error",
     )

@@ -24,8 +24,9 @@ class ClipPrediction:
 
     Attributes:
         path: The file, as given.
-        predictions: `[{"label": str, "score": float}, ...]`, best first; `None` when the file failed.
-        fusion_weights: alpha (time, height, width) when asked for; else `None`.
+        predictions: `[{"label": str, "score": float, "modalities": [...]}, ...]`, best first; `None` when the file
+            failed.
+        fusion_weights: alpha (time, height, width) when asked for (and the clip has video); else `None`.
         frames: The face frames the model saw, uint8 (frames, height, width, 3), when fusion weights were asked for.
         error: Why the file could not be used; `None` when it was.
         warnings: Warnings raised while reading the file (e.g. no face found, a short clip).

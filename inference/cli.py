@@ -7,9 +7,10 @@
     tacfn landmarks VIDEO... --output DIR
     tacfn demo --model DIR [--host 127.0.0.1] [--port 7860] [--max-upload-mb 50] [--max-seconds 120] [--max-queue 16]
 
-`predict` prints a table (or, with `--json`, one JSON object per line) with the top emotions of every clip; files that
-cannot be read are reported and skipped, the others are still predicted, and the exit code is then 1; a summary of the
-failures ends the run. A folder stands for the video files under it. `--output FILE` writes every clip's result to FILE
+`predict` prints a table (or, with `--json`, one JSON object per line) with the top emotions of every clip, and which
+modalities each prediction used (a fused model answers an audio file, or a video without an audio track, from the one
+modality it has; the table notes "from audio only" / "from video only"); files that cannot be read are reported and
+skipped, the others are still predicted, and the exit code is then 1; a summary of the failures ends the run. A folder stands for the video files under it. `--output FILE` writes every clip's result to FILE
 as it finishes (JSON lines or CSV rows), and a rerun with the same FILE skips the clips it already holds predictions
 for, so a killed run loses nothing it finished. `--heatmap DIR` writes the attention picture (the fusion weights over
 the face frames) of every clip to DIR. `--landmarks-dir DIR` crops faces by the OpenFace landmark CSV of each clip (same
@@ -54,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict the emotion of video clips")
     predict.add_argument(
-        "videos", nargs="+", metavar="VIDEO", help="video files (mp4, avi, mov, mkv, ...) or folders of them"
+        "videos",
+        nargs="+",
+        metavar="VIDEO",
+        help="video or audio files (mp4, avi, mov, mkv, wav, mp3, m4a, ...) or folders of video files",
     )
     predict.add_argument("--model", required=True, help="model folder (or Hub repository id) with its processor")
     predict.add_argument("--top-k", type=int, default=3, help="emotions shown per clip (default: 3)")
@@ -81,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--dtype", choices=DTYPES, default="float32", help="bfloat16: bf16 autocast, faster, logits within about 0.01"
     )
     predict.add_argument(
-        "--allow-silent", action="store_true", help="give clips without an audio track silence instead of failing"
+        "--allow-silent",
+        action="store_true",
+        help="give clips without an audio track silence instead of answering from the video alone (or failing)",
     )
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--window", type=float, metavar="SECONDS", help="predict every window of a long recording")
@@ -182,7 +188,7 @@ def _predict_and_report(args, classifier, todo: list[tuple], results_file, skipp
     )
     for result, (_, picture_name) in zip(predictions, todo):
         picture = None
-        if args.heatmap is not None and result.error is None:
+        if args.heatmap is not None and result.error is None and result.fusion_weights is not None:
             picture = _write_picture(result, args.heatmap / picture_name)
         record = _json_record(result, picture)
         if results_file is not None:
@@ -195,9 +201,8 @@ def _predict_and_report(args, classifier, todo: list[tuple], results_file, skipp
         if result.error is not None:
             failures.append((result.path, result.error))
         if keep_rows:
-            rows.append(
-                (ClipPrediction(result.path, result.predictions, error=result.error, crop_source=result.crop_source), picture)
-            )
+            kept = ClipPrediction(result.path, result.predictions, error=result.error, crop_source=result.crop_source)
+            rows.append((kept, picture))
         progress.update()
     progress.close()
 
@@ -245,8 +250,9 @@ def format_table(results: list[tuple], top_k: int) -> str:
             rows.append(([result.path], f"FAILED: {result.error}"))
         else:
             cells = [f"{item['label']} {item['score']:.3f}" for item in result.predictions]
-            note = f"crop: {result.crop_source}" + (f"  picture: {picture}" if picture else "")
-            rows.append(([result.path] + cells, note))
+            crop = f"crop: {result.crop_source}" if result.crop_source else ""
+            notes = [crop, f"picture: {picture}" if picture else "", modalities_note(result.predictions)]
+            rows.append(([result.path] + cells, "  ".join(note for note in notes if note)))
     # aligned columns; the trailing note (error or picture) is left as long as it is
     widths = [len(name) for name in header]
     for cells, _ in rows:
@@ -257,6 +263,12 @@ def format_table(results: list[tuple], top_k: int) -> str:
         padded = [cell.ljust(width) for cell, width in zip(cells, widths)]
         lines.append("  ".join(padded + [note]).rstrip())
     return "\n".join(lines)
+
+
+def modalities_note(predictions: list[dict]) -> str:
+    """"from audio only" / "from video only" for a prediction made without one of the two; empty when it used both."""
+    used = predictions[0]["modalities"]
+    return "" if len(used) == 2 else f"from {used[0]} only"
 
 
 def _landmark_files(paths: list[str], folder: Path | None) -> list[str | None]:
@@ -292,6 +304,7 @@ def _json_record(result: ClipPrediction, picture: str | None) -> dict:
         record["error"] = result.error
     else:
         record["predictions"] = result.predictions
+        record["modalities"] = result.predictions[0]["modalities"]  # what the prediction used
         record["crop_source"] = result.crop_source
         if picture is not None:
             record["attention_picture"] = picture

@@ -29,48 +29,58 @@ from processing.timeline_tacfn import DEFAULT_WINDOW_SECONDS  # noqa: E402
 DESCRIPTION = """\
 # TACFN: emotion from a talking face
 
-Upload a short clip of one person speaking (mp4, avi, mov, mkv; about 3 seconds) or pick a demo clip, then press
-**Recognise emotion**. The model looks at the face frames and listens to the voice; the attention picture shows its
-fusion weights α: where in the face frames the voice directed the model's look, one row per time slice. A longer
-recording is predicted window by window (3.5 s each) and shown as an emotion timeline.
+Upload a short clip of one person speaking (mp4, avi, mov, mkv; about 3 seconds), or a recording of the voice alone
+(wav, mp3, m4a), or pick a demo clip, then press **Recognise emotion**. The model looks at the face frames and listens
+to the voice (or, when the clip has only one of them, answers from that one); the attention picture shows its fusion
+weights α: where in the face frames the voice directed the model's look, one row per time slice. A longer video is
+predicted window by window (3.5 s each) and shown as an emotion timeline.
 """
 # system fonts only: the page must not need to fetch fonts from the internet
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 
 
 def recognise(
-    classifier: TACFNAudioVisualClassificationPipeline, video_path: str | None, max_seconds: float = MAX_CLIP_SECONDS
+    classifier: TACFNAudioVisualClassificationPipeline,
+    video_path: str | None,
+    audio_path: str | None = None,
+    max_seconds: float = MAX_CLIP_SECONDS,
 ):
     """
-    Predict the emotions of an uploaded clip and draw its attention picture.
+    Predict the emotions of an uploaded clip (a video, a voice recording, or a video with a separate recording as its
+    audio) and draw its attention picture. A prediction made without one of the modalities says so on the page.
 
     Args:
         classifier ([`TACFNAudioVisualClassificationPipeline`]): The pipeline.
         video_path (`str`, *optional*): The clip Gradio received.
-        max_seconds (`float`, *optional*, defaults to `MAX_CLIP_SECONDS`): Longer clips are refused.
+        audio_path (`str`, *optional*): The voice recording Gradio received.
+        max_seconds (`float`, *optional*, defaults to `MAX_CLIP_SECONDS`): Longer uploads are refused.
 
     Returns:
-        `({label: score} for every emotion, the attention picture as a uint8 RGB array or None for unimodal models)`.
-        Problems with the clip are shown on the page: `gr.Error` for a clip that cannot be used, `gr.Warning` for what
-        the processor warned about (no face found, no audio track: silence is used).
+        `({label: score} for every emotion, the attention picture as a uint8 RGB array, or None for unimodal models and
+        clips without video)`. Problems with the clip are shown on the page: `gr.Error` for a clip that cannot be used,
+        `gr.Warning` for what the processor warned about (no face found), `gr.Info` when a modality was missing.
     """
-    if video_path is None:
-        raise gr.Error("Upload a clip or pick a demo clip first.")
-    _check_duration(video_path, max_seconds)
+    if video_path is None and audio_path is None:
+        raise gr.Error("Upload a clip or a voice recording, or pick a demo clip first.")
+    for path in (video_path, audio_path):
+        if path is not None:
+            _check_duration(path, max_seconds)
     has_fusion = classifier.model.config.modality == "both"
+    clip = {"video": video_path, "audio": audio_path}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            output = classifier(
-                video_path, top_k=classifier.model.config.num_labels, return_fusion_weights=has_fusion, require_audio=False
-            )
+            output = classifier(clip, top_k=classifier.model.config.num_labels, return_fusion_weights=has_fusion)
         except ValueError as error:
             raise gr.Error(f"This clip cannot be used: {error}") from error
     for message in dict.fromkeys(str(warning.message) for warning in caught):
         gr.Warning(message)
     predictions = output["predictions"] if has_fusion else output
     scores = {item["label"]: item["score"] for item in predictions}
-    if not has_fusion:
+    used = predictions[0]["modalities"]
+    if len(used) == 1 and has_fusion:
+        gr.Info(f"Answered from the {used[0]} alone: the clip has no {'video' if used[0] == 'audio' else 'audio'}.")
+    if not has_fusion or output["fusion_weights"] is None:
         return scores, None
     with tempfile.TemporaryDirectory() as scratch:
         path = plot_attention_picture(
@@ -103,21 +113,22 @@ def _check_duration(video_path: str, max_seconds: float) -> float:
 
 
 def recognise_recording(
-    classifier: TACFNAudioVisualClassificationPipeline, video_path: str | None, max_seconds: float = MAX_CLIP_SECONDS
+    classifier: TACFNAudioVisualClassificationPipeline,
+    video_path: str | None,
+    audio_path: str | None = None,
+    max_seconds: float = MAX_CLIP_SECONDS,
 ):
     """
-    `recognise` for a short clip; a long recording (over `LONG_CLIP_FACTOR` times the audio the model hears, up to
-    `max_seconds`) is predicted as a timeline of `DEFAULT_WINDOW_SECONDS` windows instead, its scores averaged over
-    the windows.
+    `recognise` for a short clip or a voice recording; a long video given alone (over `LONG_CLIP_FACTOR` times the
+    audio the model hears, up to `max_seconds`) is predicted as a timeline of `DEFAULT_WINDOW_SECONDS` windows instead,
+    its scores averaged over the windows.
 
     Returns:
         `(scores, attention picture or None, timeline picture or None)`.
     """
-    if video_path is None:
-        raise gr.Error("Upload a clip or pick a demo clip first.")
-    duration = _check_duration(video_path, max_seconds)
-    if duration <= LONG_CLIP_FACTOR * classifier.processor.feature_extractor.audio_read_seconds:
-        return (*recognise(classifier, video_path, max_seconds), None)
+    long_clip = LONG_CLIP_FACTOR * classifier.processor.feature_extractor.audio_read_seconds
+    if video_path is None or audio_path is not None or _check_duration(video_path, max_seconds) <= long_clip:
+        return (*recognise(classifier, video_path, audio_path, max_seconds), None)
     labels = [classifier.model.config.id2label[index] for index in range(classifier.model.config.num_labels)]
     try:
         timeline = classifier.predict_timeline(
@@ -157,6 +168,7 @@ def build_demo(
         with gr.Row():
             with gr.Column():
                 video = gr.Video(label="Talking-face clip", sources=["upload"], include_audio=True, elem_id="clip")
+                audio = gr.Audio(label="Or a voice recording", sources=["upload"], type="filepath", elem_id="voice")
                 button = gr.Button("Recognise emotion", variant="primary", elem_id="recognise")
                 gr.Examples(
                     examples=[[str(clip)] for clip in example_clips],
@@ -175,8 +187,8 @@ def build_demo(
             label="Emotion timeline of a long recording (one point per 3.5 s window)", type="numpy", elem_id="timeline"
         )
         button.click(
-            lambda path: recognise_recording(classifier, path, max_seconds),
-            inputs=video,
+            lambda video_path, audio_path: recognise_recording(classifier, video_path, audio_path, max_seconds),
+            inputs=[video, audio],
             outputs=[emotions, picture, timeline],
             api_name="recognise",
         )

@@ -19,7 +19,8 @@ class TACFNConfig(PretrainedConfig):
     Configuration of a TACFN model (Transformer-based Adaptive Cross-modal Fusion Network, Liu et al. 2023) for
     audio-visual emotion recognition. The defaults give the published RAVDESS model: a 3D ResNeXt-50 over 30 face frames
     of 224x224, a 1D CNN over 13 MFCC x 212 frames, one adaptive cross-modal block from audio to video and a linear
-    classifier over 8 emotions (26,301,417 parameters).
+    classifier over 8 emotions (the published network's 26,301,417 parameters, plus 3,776 learned stand-ins that let the
+    fused model answer a clip whose audio or video is missing).
 
     Args:
         num_frames (`int`, *optional*, defaults to 30):
@@ -73,6 +74,12 @@ class TACFNConfig(PretrainedConfig):
             Positions the splicing weights are normalised over: `"spacetime"`, all positions of the video feature map
             (the paper's formulation), or `"space"`, the height x width positions of each time slice separately (the
             published code; converted original weights set it).
+        modality_dropout (`float`, *optional*, defaults to 0.0):
+            Probability that training removes one modality of a clip (audio or video, equally likely), so that the
+            fused model learns to answer from the other one through its learned stand-ins (`video_mask` /
+            `audio_mask` in the model's forward). The training recipe (`training/train.py`) applies it, drawn per
+            clip from the run's seed, the epoch and the clip, like the augmentation; the model itself never drops
+            anything. 0 (no modality dropout) in the published settings; fused model only.
         classifier_dropout (`float`, *optional*, defaults to 0.0):
             Dropout on the clip representation before the classifier.
         hidden_size (`int`, *optional*):
@@ -123,6 +130,7 @@ class TACFNConfig(PretrainedConfig):
         fusion_embed_dropout: float = 0.3,
         fusion_dropout: float = 0.1,
         fusion_softmax: str = "spacetime",
+        modality_dropout: float = 0.0,
         classifier_dropout: float = 0.0,
         hidden_size: int | None = None,
         initializer_range: float = 0.02,
@@ -154,6 +162,7 @@ class TACFNConfig(PretrainedConfig):
         self.fusion_embed_dropout = fusion_embed_dropout
         self.fusion_dropout = fusion_dropout
         self.fusion_softmax = fusion_softmax
+        self.modality_dropout = modality_dropout
         self.classifier_dropout = classifier_dropout
         self.initializer_range = initializer_range
         self._validate_architecture()
@@ -198,6 +207,11 @@ class TACFNConfig(PretrainedConfig):
             raise ValueError(f"modality must be one of {MODEL_MODALITIES}, got {self.modality!r}.")
         if self.fusion_softmax not in FUSION_SOFTMAX_SCOPES:
             raise ValueError(f"fusion_softmax must be one of {FUSION_SOFTMAX_SCOPES}, got {self.fusion_softmax!r}.")
+        if not 0.0 <= self.modality_dropout <= 1.0 or (self.modality_dropout and self.modality != "both"):
+            raise ValueError(
+                f"modality_dropout must be a probability in [0, 1], and 0 unless modality='both'; got "
+                f"{self.modality_dropout!r} for modality={self.modality!r}."
+            )
         self._validate_video_encoder()
         self._validate_audio_encoder()
         if self.fusion_hidden_size % self.fusion_num_heads != 0:

@@ -8,12 +8,13 @@ give a fused model with their encoders and a new fusion block and classifier (th
 
 Checkpoints are read with `torch.load(weights_only=True)` only. The keys are renamed by the layout tables below and
 loaded with `load_state_dict(strict=False)`; a checkpoint that does not fit the published architecture (a missing,
-unexpected or wrongly shaped tensor) is refused with the offending keys, and nothing is written.
+unexpected or wrongly shaped tensor) is refused with the offending keys, and nothing is written. The one exception is
+what the published code does not have: the fused model's stand-ins for a missing modality keep their initialisation
+(zeros), so a converted model answers complete clips exactly as the original did.
 """
 
 import argparse
 import os
-import pickle
 import sys
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -26,11 +27,8 @@ from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcesso
 
 from .configuration_tacfn import RAVDESS_EMOTIONS, TACFNConfig
 from .modeling_tacfn import TACFNForAudioVisualClassification
+from .original_checkpoint_reading import first_keys, load_original_state_dict
 
-
-CONTAINER_KEYS = ("state_dict", "model_state_dict", "model")
-DATA_PARALLEL_PREFIX = "module."
-KEYS_SHOWN = 5
 
 # Renames inside a block, applied to the part of a key after its layout prefix (whole dotted components only).
 BLOCK_RENAMES = {
@@ -50,6 +48,8 @@ ORIGINAL_FEATURE_EXTRACTOR_SETTINGS = {"resampling": "track_swr_s16", "pad_mode"
 # The published code runs the multimodal model (and fine-tunes the unimodal pair) without a ReLU after the video stem's
 # batch norm and with the fusion softmax over the height x width positions of each time slice.
 MULTIMODAL_COMPAT_SWITCHES = {"video_stem_activation": False, "fusion_softmax": "space"}
+# parameters the published code does not have (the missing-modality stand-ins): they keep their initialisation
+NEW_IN_THIS_IMPLEMENTATION = "tacfn.stand_ins."
 
 
 @dataclass(frozen=True)
@@ -202,51 +202,6 @@ class Checkpoint:
         return f"checkpoint {self.path} does not fit the {self.layout.name} architecture:\n  " + "\n  ".join(lines)
 
 
-def first_keys(keys: Sequence[str], separator: str = ", ") -> str:
-    """The first `KEYS_SHOWN` keys and how many more there are."""
-    hidden = len(keys) - KEYS_SHOWN
-    return separator.join(keys[:KEYS_SHOWN]) + (f", ... and {hidden} more" if hidden > 0 else "")
-
-
-def load_original_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The state dict of an original checkpoint, read with `torch.load(weights_only=True)`, without the `module.`
-    prefix of `torch.nn.DataParallel`. Raises a ValueError when the file is missing, unreadable, needs more than
-    `weights_only=True` allows (e.g. a whole pickled model) or holds no state dict."""
-    if not path.is_file():
-        raise ValueError(f"checkpoint {path} does not exist or is not a file.")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise ValueError(
-            f"checkpoint {path} holds Python objects other than tensors and plain containers (for example a whole "
-            "pickled model), which `torch.load(weights_only=True)` refuses to run. This converter loads nothing else, "
-            "because unpickling arbitrary objects can execute code. Re-save the weights alone where the original code "
-            f"runs: `torch.save(model.state_dict(), path)`. torch said: {unpickling_cause(error)}"
-        ) from error
-    except Exception as error:
-        raise ValueError(f"checkpoint {path} is not a readable PyTorch file: {error!r}") from error
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f"checkpoint {path} holds a {type(checkpoint).__name__}, not a state dict.")
-    # training checkpoints hold the state dict beside the epoch, the optimiser state and so on
-    checkpoint = next((checkpoint[key] for key in CONTAINER_KEYS if isinstance(checkpoint.get(key), dict)), checkpoint)
-    not_tensors = [key for key, value in checkpoint.items() if not isinstance(value, torch.Tensor)]
-    if not_tensors:
-        raise ValueError(
-            f"checkpoint {path} holds no state dict: expected a dict of tensors, or a dict with one of "
-            f"{list(CONTAINER_KEYS)} holding it; these entries are not tensors: {first_keys(not_tensors)}"
-        )
-    if not checkpoint:
-        raise ValueError(f"checkpoint {path} holds an empty state dict.")
-    return {key.removeprefix(DATA_PARALLEL_PREFIX): tensor for key, tensor in checkpoint.items()}
-
-
-def unpickling_cause(error: pickle.UnpicklingError) -> str:
-    """The line of torch's long `weights_only` message that names what it refused (e.g. the pickled class)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    causes = [line for line in lines if "WeightsUnpickler error" in line]
-    return (causes or lines or [type(error).__name__])[0]
-
-
 def plan_checkpoints(
     checkpoint_path: str | os.PathLike | None,
     video_checkpoint_path: str | os.PathLike | None,
@@ -385,10 +340,11 @@ def convert_checkpoint(
     misfits = [message for message in (checkpoint.misfit() for checkpoint in checkpoints) if message]
     if misfits:
         raise ValueError("\n".join(misfits) + "\nNothing was converted.")
-    if newly_initialised and len(checkpoints) == 1:
+    unmapped = [key for key in newly_initialised if not key.startswith(NEW_IN_THIS_IMPLEMENTATION)]
+    if unmapped and len(checkpoints) == 1:
         raise ValueError(
-            f"no key of {checkpoints[0].path} maps onto {', '.join(count_by_module(newly_initialised))} of the model; "
-            "the converter's layout is out of date with the model."
+            f"no key of {checkpoints[0].path} maps onto {', '.join(count_by_module(unmapped))} of the model; the "
+            "converter's layout is out of date with the model."
         )
     if verbose:
         print_report(checkpoints, newly_initialised, compat_switches, config)

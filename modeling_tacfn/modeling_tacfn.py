@@ -2,7 +2,6 @@
 video, and a classifier over the concatenated clip representation."""
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -11,9 +10,11 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.processing_utils import Unpack
-from transformers.utils import ModelOutput, TransformersKwargs, can_return_tuple
+from transformers.utils import TransformersKwargs, can_return_tuple
 
 from .configuration_tacfn import TACFNConfig
+from .model_inputs_tacfn import check_inputs, where_present
+from .modeling_outputs_tacfn import TACFNAudioVisualClassifierOutput, TACFNModelOutput
 
 
 AUTO_MAP = {
@@ -21,65 +22,6 @@ AUTO_MAP = {
     "AutoModel": "modeling_tacfn.TACFNModel",
     "AutoModelForVideoClassification": "modeling_tacfn.TACFNForAudioVisualClassification",
 }
-
-
-@dataclass
-class TACFNModelOutput(ModelOutput):
-    r"""
-    Outputs of [`TACFNModel`].
-
-    Args:
-        last_hidden_state (`torch.FloatTensor`):
-            The last encoder output: the video encoder's last feature map `(batch_size, channels, time, height, width)`,
-            reinforced by the fusion weights in the fused model; for an audio-only model the audio encoder's output
-            `(batch_size, channels, steps)`.
-        pooler_output (`torch.FloatTensor` of shape `(batch_size, config.hidden_size)`):
-            The clip representation the classifier sees: `[video_embeds ; audio_embeds]` for the fused model, one of
-            them for a unimodal model.
-        video_embeds (`torch.FloatTensor` of shape `(batch_size, config.video_hidden_sizes[-1])`, *optional*):
-            The (reinforced) video feature map averaged over time, height and width.
-        audio_embeds (`torch.FloatTensor` of shape `(batch_size, config.audio_hidden_sizes[-1] * steps)`, *optional*):
-            The audio encoder's output sequence flattened channel-major (index = channel * steps + step).
-        attentions (`torch.FloatTensor` of shape `(batch_size, time, height, width)`, *optional*):
-            The fusion weights alpha over the video feature map (fused model only), returned with
-            `output_attentions=True`: Transformers' `attentions` field carries TACFN's fusion weights (the selection
-            Transformer's own attention is not returned).
-        video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-            The video stem's output and each stage's output, `(batch_size, channels, time, height, width)`, returned
-            with `output_hidden_states=True`.
-        audio_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-            Each of the three audio convolution blocks' outputs, `(batch_size, channels, steps)`, returned with
-            `output_hidden_states=True`.
-    """
-
-    last_hidden_state: torch.FloatTensor | None = None
-    pooler_output: torch.FloatTensor | None = None
-    video_embeds: torch.FloatTensor | None = None
-    audio_embeds: torch.FloatTensor | None = None
-    attentions: torch.FloatTensor | None = None
-    video_hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
-
-
-@dataclass
-class TACFNAudioVisualClassifierOutput(ModelOutput):
-    r"""
-    Outputs of [`TACFNForAudioVisualClassification`].
-
-    Args:
-        loss (`torch.FloatTensor` of shape `()`, *optional*):
-            Classification (or regression) loss, returned when `labels` are given.
-        logits (`torch.FloatTensor` of shape `(batch_size, config.num_labels)`):
-            Scores before softmax (or sigmoid for multi-label problems).
-        attentions, video_hidden_states, audio_hidden_states:
-            As in [`TACFNModelOutput`] (`attentions` holds the fusion weights).
-    """
-
-    loss: torch.FloatTensor | None = None
-    logits: torch.FloatTensor | None = None
-    attentions: torch.FloatTensor | None = None
-    video_hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -256,8 +198,11 @@ class TACFNAdaptiveFusion(nn.Module):
     def forward(self, video_map: torch.Tensor, audio_sequence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """video_map (batch, channels, time, height, width), audio_sequence (batch, steps, hidden) -> the reinforced
         video map (same shape as video_map) and the fusion weights alpha (batch, time, height, width)."""
+        return self.reinforce(video_map, self.selection(audio_sequence))
+
+    def reinforce(self, video_map: torch.Tensor, audio_summary: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """As `forward`, from the selected audio summary (batch, hidden) instead of the audio sequence."""
         batch_size, _, time, height, width = video_map.shape
-        audio_summary = self.selection(audio_sequence)  # (batch, hidden)
         # (batch, channels, time, height, width) -> (batch, time, height, width, channels)
         video_positions = video_map.permute(0, 2, 3, 4, 1)
         joint = self.video_projection(video_positions) + self.audio_projection(audio_summary)[:, None, None, None, :]
@@ -269,6 +214,21 @@ class TACFNAdaptiveFusion(nn.Module):
         weights = weights.view(batch_size, time, height, width)
         reinforced = video_map * (1 + weights[:, None])
         return reinforced, weights
+
+
+class TACFNModalityStandIns(nn.Module):
+    """Learned stand-ins for a missing modality in the fused model, one vector per replaced quantity. A clip without
+    audio gives the fusion block `audio_summary` (hidden,) instead of the selection Transformer's summary and the
+    classifier `audio_embeds` (audio channels x steps,) instead of its flattened audio sequence; a clip without video
+    skips the fusion and gives the classifier `video_embeds` (video channels,) instead of its pooled video map.
+    Initialised to zeros: until a model is trained with modality dropout, a missing modality contributes nothing to the
+    fusion scores or the classifier (the other modality's columns and the bias decide)."""
+
+    def __init__(self, config: TACFNConfig):
+        super().__init__()
+        self.audio_summary = nn.Parameter(torch.zeros(config.fusion_hidden_size))
+        self.audio_embeds = nn.Parameter(torch.zeros(config.audio_hidden_sizes[-1] * config.audio_sequence_length))
+        self.video_embeds = nn.Parameter(torch.zeros(config.video_hidden_sizes[-1]))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -289,6 +249,9 @@ class TACFNPreTrainedModel(PreTrainedModel):
             init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             if module.bias is not None:
                 init.zeros_(module.bias)
+        elif isinstance(module, TACFNModalityStandIns):
+            for stand_in in module.parameters():
+                init.zeros_(stand_in)
 
     @classmethod
     def from_pretrained(cls, *args, use_safetensors: bool | None = True, **kwargs):
@@ -303,43 +266,16 @@ class TACFNPreTrainedModel(PreTrainedModel):
         return super().save_pretrained(save_directory, *args, **kwargs)
 
 
-def check_inputs(
-    config: TACFNConfig, pixel_values_videos: torch.Tensor | None, input_features: torch.Tensor | None
-) -> None:
-    """Raises a ValueError naming the input and the problem before anything reaches the encoders."""
-    needs_video, needs_audio = config.modality in ("both", "video"), config.modality in ("both", "audio")
-    if needs_video:
-        if pixel_values_videos is None:
-            raise ValueError(f"a {config.modality!r} TACFN model needs `pixel_values_videos`.")
-        if pixel_values_videos.ndim != 5 or pixel_values_videos.shape[2] != config.num_channels:
-            raise ValueError(
-                "`pixel_values_videos` must have shape (batch, frames, "
-                f"{config.num_channels}, height, width), got {tuple(pixel_values_videos.shape)}."
-            )
-    if needs_audio:
-        expected = (config.num_mfcc, config.num_audio_frames)
-        if input_features is None:
-            raise ValueError(f"a {config.modality!r} TACFN model needs `input_features`.")
-        if input_features.ndim != 3 or tuple(input_features.shape[1:]) != expected:
-            raise ValueError(
-                f"`input_features` must have shape (batch, {expected[0]}, {expected[1]}), "
-                f"got {tuple(input_features.shape)}."
-            )
-    if needs_video and needs_audio and pixel_values_videos.shape[0] != input_features.shape[0]:
-        raise ValueError(
-            f"`pixel_values_videos` holds {pixel_values_videos.shape[0]} clips but `input_features` "
-            f"{input_features.shape[0]}."
-        )
-
-
 class TACFNModel(TACFNPreTrainedModel):
-    """The encoders and the fusion block; returns the clip representation without a classifier."""
+    """The encoders and the fusion block; returns the clip representation without a classifier. The fused model also
+    holds the learned stand-ins that replace a missing modality ([`TACFNModalityStandIns`])."""
 
     def __init__(self, config: TACFNConfig):
         super().__init__(config)
         self.video_encoder = TACFNVideoEncoder(config) if config.modality in ("both", "video") else None
         self.audio_encoder = TACFNAudioEncoder(config) if config.modality in ("both", "audio") else None
         self.fusion = TACFNAdaptiveFusion(config) if config.modality == "both" else None
+        self.stand_ins = TACFNModalityStandIns(config) if config.modality == "both" else None
         self.post_init()
 
     @can_return_tuple
@@ -347,15 +283,22 @@ class TACFNModel(TACFNPreTrainedModel):
         self,
         pixel_values_videos: torch.Tensor | None = None,
         input_features: torch.Tensor | None = None,
+        video_mask: torch.Tensor | None = None,
+        audio_mask: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> TACFNModelOutput:
         r"""
         pixel_values_videos (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
-            Normalised face frames, e.g. from [`TACFNProcessor`].
+            Normalised face frames, e.g. from [`TACFNProcessor`]. A fused model may be given none (no clip has video).
         input_features (`torch.FloatTensor` of shape `(batch_size, num_mfcc, num_audio_frames)`):
-            MFCC of the clip's audio, e.g. from [`TACFNProcessor`].
+            MFCC of the clip's audio, e.g. from [`TACFNProcessor`]. A fused model may be given none (no clip has audio).
+        video_mask, audio_mask (`torch.BoolTensor` of shape `(batch_size,)`, *optional*):
+            Which clips have the modality (defaults: every clip whose tensor is given). A fused model answers a clip
+            without audio from its video fused with the learned audio stand-ins, and a clip without video from its
+            audio and the video stand-in, chosen per clip; the masked clips' rows of the tensors are ignored. A clip
+            with neither modality (or, for a unimodal model, without its modality) is a `ValueError`.
         output_attentions (`bool`, *optional*):
             Return the fusion weights alpha as `attentions` (fused model only). Defaults to `config.output_attentions`.
         output_hidden_states (`bool`, *optional*):
@@ -365,21 +308,25 @@ class TACFNModel(TACFNPreTrainedModel):
             output_attentions = self.config.output_attentions
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
-        check_inputs(self.config, pixel_values_videos, input_features)
+        video_mask, audio_mask = check_inputs(self.config, pixel_values_videos, input_features, video_mask, audio_mask)
 
         video_maps = audio_blocks = video_embeds = audio_embeds = weights = None
-        if self.audio_encoder is not None:
+        if self.audio_encoder is not None and input_features is not None:
             audio_blocks = self.audio_encoder(input_features.to(self.audio_encoder.conv1.weight.dtype))
             last_hidden_state = audio_blocks[-1]
             audio_embeds = audio_blocks[-1].flatten(1)  # (batch, channels, steps) -> (batch, channels * steps)
-        if self.video_encoder is not None:
+        if self.video_encoder is not None and pixel_values_videos is not None:
             video_maps = self.video_encoder(pixel_values_videos.to(self.video_encoder.stem.convolution.weight.dtype))
             last_hidden_state = video_maps[-1]
             if self.fusion is not None:
-                # (batch, channels, steps) -> (batch, steps, channels)
-                last_hidden_state, weights = self.fusion(last_hidden_state, audio_blocks[-1].transpose(1, 2))
+                last_hidden_state, weights = self._fuse(last_hidden_state, audio_blocks, audio_mask)
+                weights = weights if video_mask is None else weights * video_mask[:, None, None, None]
             # (batch, channels, time, height, width) -> (batch, channels)
             video_embeds = last_hidden_state.mean(dim=(2, 3, 4))
+        if self.stand_ins is not None:
+            batch_size = (pixel_values_videos if input_features is None else input_features).shape[0]
+            video_embeds = where_present(video_embeds, self.stand_ins.video_embeds, video_mask, batch_size)
+            audio_embeds = where_present(audio_embeds, self.stand_ins.audio_embeds, audio_mask, batch_size)
         pooler_output = torch.cat([embeds for embeds in (video_embeds, audio_embeds) if embeds is not None], dim=1)
 
         return TACFNModelOutput(
@@ -391,6 +338,16 @@ class TACFNModel(TACFNPreTrainedModel):
             video_hidden_states=video_maps if output_hidden_states else None,
             audio_hidden_states=audio_blocks if output_hidden_states else None,
         )
+
+    def _fuse(
+        self, video_map: torch.Tensor, audio_blocks: tuple | None, audio_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fusion block over the video map, driven by each clip's selected audio summary or, for clips without
+        audio, the learned audio-summary stand-in."""
+        # (batch, channels, steps) -> (batch, steps, channels) -> (batch, hidden)
+        summary = None if audio_blocks is None else self.fusion.selection(audio_blocks[-1].transpose(1, 2))
+        summary = where_present(summary, self.stand_ins.audio_summary, audio_mask, video_map.shape[0])
+        return self.fusion.reinforce(video_map, summary)
 
 
 class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
@@ -410,13 +367,15 @@ class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
         self,
         pixel_values_videos: torch.Tensor | None = None,
         input_features: torch.Tensor | None = None,
+        video_mask: torch.Tensor | None = None,
+        audio_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> TACFNAudioVisualClassifierOutput:
         r"""
-        pixel_values_videos, input_features, output_attentions, output_hidden_states:
+        pixel_values_videos, input_features, video_mask, audio_mask, output_attentions, output_hidden_states:
             As in [`TACFNModel`].
         labels (`torch.LongTensor` of shape `(batch_size,)` or `torch.FloatTensor` of shape `(batch_size, num_labels)`):
             Class indices for single-label classification, multi-hot targets for
@@ -427,6 +386,8 @@ class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
         outputs = self.tacfn(
             pixel_values_videos,
             input_features,
+            video_mask=video_mask,
+            audio_mask=audio_mask,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
@@ -442,4 +403,10 @@ class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
         )
 
 
-__all__ = ["TACFNPreTrainedModel", "TACFNModel", "TACFNForAudioVisualClassification"]
+__all__ = [
+    "TACFNPreTrainedModel",
+    "TACFNModel",
+    "TACFNForAudioVisualClassification",
+    "TACFNModelOutput",
+    "TACFNAudioVisualClassifierOutput",
+]

@@ -1,7 +1,7 @@
 """Writing media with PyAV only (no system ffmpeg): clips for data set trees, demos and tests, and landmark CSVs.
 
 - `write_clip`: RGB frames and / or a waveform -> H.264 + AAC in mp4 / mov / mkv, MPEG-4 part 2 + 16-bit PCM in avi,
-  or 16-bit PCM in wav (audio only); codecs and encoder options can be chosen.
+  or audio only: 16-bit PCM in wav, AAC in m4a, MP3 in mp3; codecs and encoder options can be chosen.
 - `write_openface_csv`: 68 2-D landmarks per frame -> a CSV in the layout OpenFace 2 `FeatureExtraction` writes:
   ", " separators and OpenFace's columns in OpenFace's order. By default the subset RAVDESS's FacialTracking files
   hold (`OPENFACE_COLUMNS`, 131 columns before `x_0`, among them `eye_lmk_x_*`), or every column OpenFace writes
@@ -29,6 +29,8 @@ DEFAULT_CODECS = {
     ".mkv": ("libx264", "aac"),
     ".avi": ("mpeg4", "pcm_s16le"),
     ".wav": (None, "pcm_s16le"),
+    ".m4a": (None, "aac"),
+    ".mp3": (None, "libmp3lame"),
 }
 CHANNEL_LAYOUTS = {1: "mono", 2: "stereo"}
 # encoder options used unless others are given: fast to write
@@ -78,8 +80,8 @@ def write_clip(
     """Encode frames and / or a waveform into a media file whose extension picks the container and default codecs.
 
     Args:
-        path: The output file: `.mp4`, `.mov`, `.mkv` (H.264 + AAC), `.avi` (MPEG-4 part 2 + 16-bit PCM) or `.wav`
-            (16-bit PCM, audio only).
+        path: The output file: `.mp4`, `.mov`, `.mkv` (H.264 + AAC), `.avi` (MPEG-4 part 2 + 16-bit PCM), or audio
+            only `.wav` (16-bit PCM), `.m4a` (AAC) or `.mp3` (MP3, LAME).
         frames: uint8 RGB frames (num_frames, height, width, 3) with even height and width, or `None` for a file
             without a video stream.
         fps: Frame rate; fractional rates such as 29.97 are stored as exact fractions. Unused without frames.

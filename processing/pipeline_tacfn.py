@@ -152,15 +152,20 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
     Emotion recognition from talking-face clips with a TACFN model and its `TACFNProcessor`.
 
     Inputs, one clip or a list of clips (a list is batched through a DataLoader with `batch_size` / `num_workers`):
-    - a video file path: its frames and its own audio track;
-    - a frame array (frames, height, width, 3), uint8 RGB, with `require_audio=False` (silence for audio);
+    - a video file path: its frames and its own audio track (a fused model also answers a video without an audio
+      track, from its frames);
+    - an audio file path (wav, mp3, m4a, an mp4 without a video stream): its audio alone (fused and audio models);
+    - a frame array (frames, height, width, 3), uint8 RGB: its frames alone (fused and video models; with
+      `require_audio=False`, silence for audio instead);
     - a dict `{"video": path or frames, "audio": waveform or audio file, "sampling_rate": Hz, "landmarks": OpenFace
-      CSV or (frames, 68, 2) array, "video_start": s, "video_end": s}`, where only `"video"` is required
+      CSV or (frames, 68, 2) array, "video_start": s, "video_end": s}` with `"video"`, `"audio"` or both
       (`"sampling_rate"` is required with a waveform; `video_start` / `video_end` predict a time window of a file).
 
     `predict_timeline(video, window, stride)` predicts every window of a long recording (decoding seeks to each).
 
-    Returns, per clip, the `top_k` labels as `[{"label": str, "score": float}, ...]`, best first; with
+    Returns, per clip, the `top_k` labels as `[{"label": str, "score": float, "modalities": ["video", "audio"]},
+    ...]`, best first, where `"modalities"` names what the prediction used (a fused model answers a clip without
+    audio or without video from the other modality and its learned stand-ins); with
     `return_fusion_weights=True` a dict `{"predictions": that list, "fusion_weights": np.ndarray (time, height, width),
     "frames": np.ndarray uint8 (frames, height, width, 3), "crop_source": str}`: the audio-driven fusion weights alpha
     over the video feature map (the model's `attentions` output) and the face frames the model saw, for drawing the
@@ -174,8 +179,8 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
             multi-label models and none for regression, as in the built-in classification pipelines.
         return_fusion_weights (`bool`, *optional*, defaults to `False`): Also return the fusion weights alpha and the
             frames (fused models only).
-        require_audio (`bool`, *optional*, defaults to `True`): With `False`, a clip without audio gets silence and a
-            warning instead of a `ValueError`.
+        require_audio (`bool`, *optional*, defaults to `True`): With `False`, a clip without audio gets silence (and a
+            warning) instead of being answered without audio, or, by a model that needs audio, refused.
         return_crop_source (`bool`, *optional*, defaults to `False`): Also say where each clip's face crop came from.
 
     Construction arguments (`pipeline(..., optimize_for_inference=False)`):
@@ -242,28 +247,48 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
 
     def preprocess(self, inputs, require_audio: bool = True) -> dict:
         """One clip (see the class doc) -> `pixel_values_videos` (1, frames, 3, H, W) and `input_features` (1, 13,
-        212) in the model's dtype."""
+        212) in the model's dtype, and `video_mask` / `audio_mask` (1,): which of the two the clip has."""
         clip = _as_clip_dict(inputs)
+        video, audio = clip.get("video"), clip.get("audio")
         model_inputs = self.processor(
-            videos=clip["video"],
-            audio=clip.get("audio"),
+            videos=audio if video is None and isinstance(audio, (str, os.PathLike)) else video,
+            audio=None if video is None and isinstance(audio, (str, os.PathLike)) else audio,
             sampling_rate=clip.get("sampling_rate"),
             landmarks=clip.get("landmarks"),
             video_start=clip.get("video_start"),
             video_end=clip.get("video_end"),
             require_audio=require_audio,
+            missing_modality="mask",
             return_crop_sources=True,
             return_tensors="pt",
         )
         crop_sources = model_inputs.pop("crop_sources")
-        return {"crop_sources": crop_sources, **{name: tensor.to(self.dtype) for name, tensor in model_inputs.items()}}
+        config = self.model.config
+        if "pixel_values_videos" not in model_inputs:  # a waveform alone
+            shape = (1, config.num_frames, config.num_channels, config.image_size, config.image_size)
+            model_inputs["pixel_values_videos"] = torch.zeros(shape)
+        needed = [modality for modality in ("video", "audio") if config.modality in (modality, "both")]
+        if not any(bool(model_inputs[f"{modality}_mask"].all()) for modality in needed):
+            missing = " or ".join(needed)
+            raise ValueError(f"{_describe_input(clip)} has no {missing}, which this {config.modality!r} model needs.")
+        # the masks stay boolean
+        tensors = {
+            name: tensor.to(self.dtype) if tensor.is_floating_point() else tensor
+            for name, tensor in model_inputs.items()
+        }
+        return {"crop_sources": crop_sources, **tensors}
 
     def _forward(self, model_inputs: dict, return_fusion_weights: bool = False) -> dict:
+        masks = {name: model_inputs[name] for name in ("video_mask", "audio_mask")}
         tensors = {name: value for name, value in model_inputs.items() if name != "crop_sources"}
+        # a modality that no clip of the batch has is not computed at all
+        for name, mask in (("pixel_values_videos", masks["video_mask"]), ("input_features", masks["audio_mask"])):
+            if not mask.any():
+                tensors = {key: value for key, value in tensors.items() if key != name}
         with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
             outputs = self.inference_model(**tensors, output_attentions=return_fusion_weights)
-        result = {"logits": outputs.logits.float(), "crop_sources": model_inputs["crop_sources"]}
-        if return_fusion_weights:
+        result = {"logits": outputs.logits.float(), "crop_sources": model_inputs["crop_sources"], **masks}
+        if return_fusion_weights and outputs.attentions is not None:  # None: no clip of the batch has video
             result["fusion_weights"] = outputs.attentions.float()
             result["pixel_values_videos"] = model_inputs["pixel_values_videos"]
         return result
@@ -280,12 +305,16 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
         scores = self._scores(logits, function_to_apply)
         top_scores, top_ids = scores.topk(min(top_k, scores.shape[-1]))
         id2label = self.model.config.id2label
+        used = self._modalities_used(model_outputs)
         predictions = [
-            {"label": id2label[index], "score": score} for score, index in zip(top_scores.tolist(), top_ids.tolist())
+            {"label": id2label[index], "score": score, "modalities": used}
+            for score, index in zip(top_scores.tolist(), top_ids.tolist())
         ]
         crop_source = model_outputs["crop_sources"][0]
         if not return_fusion_weights:
             return {"predictions": predictions, "crop_source": crop_source} if return_crop_source else predictions
+        if "video" not in used:  # no video, no fusion
+            return {"predictions": predictions, "fusion_weights": None, "frames": None, "crop_source": crop_source}
         return {
             "predictions": predictions,
             "fusion_weights": model_outputs["fusion_weights"][0].float().numpy(),  # (time, height, width)
@@ -315,6 +344,15 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
         return [
             {"start": start, "end": end, **output}
             for (start, end), output in zip(windows, self(inputs, **kwargs))
+        ]
+
+    def _modalities_used(self, model_outputs: dict) -> list[str]:
+        """The modalities one clip's prediction used: those the model has and the clip has."""
+        modality = self.model.config.modality
+        return [
+            name
+            for name in ("video", "audio")
+            if modality in (name, "both") and bool(model_outputs[f"{name}_mask"].all())
         ]
 
     def _scores(self, logits: torch.Tensor, function_to_apply: str | None = None) -> torch.Tensor:
@@ -360,10 +398,18 @@ def _as_clip_dict(inputs) -> dict:
         unknown = sorted(set(inputs) - set(INPUT_KEYS))
         if unknown:
             raise ValueError(f"a clip dict takes the keys {list(INPUT_KEYS)}; got unknown keys {unknown}.")
-        if inputs.get("video") is None:
-            raise ValueError("a clip dict needs a 'video' entry (a video file path or uint8 frames).")
+        if inputs.get("video") is None and inputs.get("audio") is None:
+            raise ValueError(
+                "a clip dict needs a 'video' entry (a video file path or uint8 frames), an 'audio' entry, or both."
+            )
         return inputs
     raise ValueError(
         "each input must be a video file path, a uint8 frame array (frames, height, width, 3) or a dict with "
         f"{list(INPUT_KEYS)}; got {type(inputs).__name__}."
     )
+
+
+def _describe_input(clip: dict) -> str:
+    """A clip's input for messages: its file, or what it was given as."""
+    source = clip.get("video") if clip.get("video") is not None else clip.get("audio")
+    return f"input {os.fspath(source)!r}" if isinstance(source, (str, os.PathLike)) else "the input clip"

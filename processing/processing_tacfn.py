@@ -11,6 +11,7 @@ from transformers.processing_utils import ProcessingKwargs, ProcessorMixin
 from .feature_extraction_tacfn import TACFNFeatureExtractor, to_mono_float
 from .media_io_tacfn import read_audio_head
 from .timeline_tacfn import recording_duration, timeline_windows
+from .missing_modality_tacfn import check_missing_modality, is_audio_only_file, rows_with_zeros
 from .video_processing_tacfn import (
     TACFNVideoProcessor,
     TACFNVideoProcessorKwargs,
@@ -21,16 +22,19 @@ from .video_processing_tacfn import (
 
 # the video settings that decide which frames of a file are decoded (and from where its own audio track is read)
 DECODING_SETTINGS = ("num_frames", "pre_crop_size", "video_start", "video_end", "frame_region")
+# outputs that stay Python lists (one entry per clip)
+UNTENSORED = ["crop_sources"]
 # a video file longer than this many times the audio the model hears gets a warning that the rest was not heard
 LONG_CLIP_FACTOR = 2
 
 
 class TACFNProcessorKwargs(ProcessingKwargs, total=False):
-    """Keyword arguments of [`TACFNProcessor`]: the video processor's settings and per-call inputs, and
-    `require_audio`."""
+    """Keyword arguments of [`TACFNProcessor`]: the video processor's settings and per-call inputs, `require_audio`
+    and `missing_modality`."""
 
     videos_kwargs: TACFNVideoProcessorKwargs
     require_audio: bool
+    missing_modality: str
 
 
 class TACFNProcessor(ProcessorMixin):
@@ -48,13 +52,22 @@ class TACFNProcessor(ProcessorMixin):
     Args:
         feature_extractor ([`TACFNFeatureExtractor`]): Audio -> MFCC `input_features`.
         video_processor ([`TACFNVideoProcessor`]): Frames -> `pixel_values_videos`.
+        missing_modality (`str`, *optional*, defaults to `"error"`): What a clip without audio (a video file with no
+            audio track) or without video (an audio file: wav, mp3, m4a, an mp4 without a video stream, or `audio=`
+            given without `videos`) becomes. `"error"`: a `ValueError` naming the file. `"mask"`: the outputs gain
+            `video_mask` and `audio_mask` (bool, (batch,)), `False` for the missing modality, whose rows are zeros;
+            a fused TACFN model answers such clips from the other modality (the processor saved with a fused model
+            uses it). Either way `require_audio=False` keeps the older fallback: silence for a clip without audio.
     """
 
     videos_kwargs = {"return_tensors": "pt"}
     require_audio = True
 
-    def __init__(self, feature_extractor: TACFNFeatureExtractor, video_processor: TACFNVideoProcessor):
+    def __init__(
+        self, feature_extractor: TACFNFeatureExtractor, video_processor: TACFNVideoProcessor, missing_modality="error"
+    ):
         super().__init__(feature_extractor=feature_extractor, video_processor=video_processor)
+        self.missing_modality = check_missing_modality(missing_modality)
 
     def to_dict(self) -> dict:
         """
@@ -79,9 +92,10 @@ class TACFNProcessor(ProcessorMixin):
         Preprocess one clip or a batch of clips.
 
         Args:
-            videos (`str`, `os.PathLike`, `np.ndarray`, `torch.Tensor` or a list of those):
+            videos (`str`, `os.PathLike`, `np.ndarray`, `torch.Tensor` or a list of those, *optional*):
                 Video files (mp4, avi, mov, mkv, ...) or uint8 RGB frame arrays, as [`TACFNVideoProcessor`] takes
-                them. A list (or a 5-D array) is a batch.
+                them. A list (or a 5-D array) is a batch. With `missing_modality="mask"`, entries may be audio files
+                (their clips have no video), and `videos` may be left out for clips of audio alone.
             audio (`np.ndarray`, `torch.Tensor`, `str`, `os.PathLike` or a list of those, *optional*):
                 One entry per clip: a waveform (1-D, or 2-D multi-channel as [`TACFNFeatureExtractor`] takes it), an
                 audio or video file whose audio track to use, or `None` to use the clip's own audio track (video
@@ -95,23 +109,34 @@ class TACFNProcessor(ProcessorMixin):
                   video_end=end, frame_region="left")`.
                 - `return_tensors` (defaults to `"pt"`): `"pt"` for torch tensors, `"np"` for NumPy arrays.
                 - `require_audio` (defaults to `True`): with `False`, a clip without audio (a video file with no audio
-                  track, or frames with no waveform) gets silence and a warning instead of a `ValueError`.
+                  track, or frames with no waveform) gets silence and a warning instead of a `ValueError` (or, with
+                  `missing_modality="mask"`, instead of `audio_mask=False`).
+                - `missing_modality` (defaults to the processor's): `"error"` or `"mask"`, see the class doc.
                 - Settings of the video processor for this call only, e.g. `do_augment=True`, `channel_order="bgr"`
                   (also as `videos_kwargs={...}`).
 
         Returns:
-            [`BatchFeature`] with `pixel_values_videos` (batch, num_frames, 3, height, width) and `input_features`
-            (batch, num_mfcc, num_audio_frames), both float32.
+            [`BatchFeature`] with `pixel_values_videos` (batch, num_frames, 3, height, width; left out when `videos`
+            is) and `input_features` (batch, num_mfcc, num_audio_frames), both float32, and with
+            `missing_modality="mask"` the boolean `video_mask` and `audio_mask` (batch,).
         """
-        if videos is None:
-            raise ValueError(f"{self.__class__.__name__} needs videos (a path, frames, or a list of them).")
         processor_kwargs = (*TACFNProcessorKwargs.__annotations__, "return_tensors")
         self.video_processor.reject_unknown_kwargs(kwargs, also_allowed=processor_kwargs)
         merged = self._merge_kwargs(TACFNProcessorKwargs, **kwargs)
+        masking = check_missing_modality(merged["missing_modality"]) == "mask"
         video_kwargs = merged["videos_kwargs"]
-        clips = as_list_of_videos(videos)
+        if videos is None and (audio is None or not masking):
+            hint = "" if audio is None else "; for audio alone pass missing_modality='mask'"
+            raise ValueError(f"{self.__class__.__name__} needs videos (a path, frames, or a list of them){hint}.")
+        clips = [None] * _count_clips(audio) if videos is None else as_list_of_videos(videos)
         entries = _as_list_of_audio(audio, len(clips))
         rates = _as_list_of_rates(sampling_rate, len(clips))
+        if masking:  # an audio file among the videos is the audio of a clip without video
+            audio_files = [is_audio_only_file(clip) for clip in clips]
+            entries = [
+                clip if sound and entry is None else entry for clip, entry, sound in zip(clips, entries, audio_files)
+            ]
+            clips = [None if sound else clip for clip, sound in zip(clips, audio_files)]
         # the feature extractor's features depend on nothing after this
         head_seconds = self.feature_extractor.audio_read_seconds
         decoding = {name: video_kwargs[name] for name in DECODING_SETTINGS if name in video_kwargs}
@@ -125,15 +150,17 @@ class TACFNProcessor(ProcessorMixin):
             for clip, own in zip(clips, own_track):
                 if own and clip.info.duration > LONG_CLIP_FACTOR * head_seconds:
                     self._warn_long_clip(clip.info)
+        fallback = "silence" if not merged["require_audio"] else "mask" if masking else "error"
         waveforms = [
-            self._clip_audio(index, clip if own else None, entry, rate, head_seconds, merged["require_audio"])
+            self._clip_audio(index, clip if own else None, entry, rate, head_seconds, fallback)
             for index, (clip, own, entry, rate) in enumerate(zip(clips, own_track, entries, rates))
         ]
-        video_inputs = self.video_processor(clips, **video_kwargs)
         audio_inputs = self._extract_features(waveforms)
-        outputs = {**video_inputs, **audio_inputs}
-        tensor_type = video_kwargs["return_tensors"]
-        return BatchFeature(outputs, tensor_type=tensor_type, skip_tensor_conversion=["crop_sources"])
+        if not masking:
+            video_inputs = self.video_processor(clips, **video_kwargs)
+            outputs = {**video_inputs, **audio_inputs}
+            return BatchFeature(outputs, tensor_type=video_kwargs["return_tensors"], skip_tensor_conversion=UNTENSORED)
+        return self._masked_batch(clips, videos is not None, waveforms, audio_inputs, video_kwargs)
 
     def timeline_windows(self, video, window: float, stride: float) -> list[tuple[float, float]]:
         """The windows `(start, end)` (seconds) of a timeline over a video file (see `timeline_tacfn`); each is one
@@ -145,49 +172,95 @@ class TACFNProcessor(ProcessorMixin):
         start, duration = self.feature_extractor.audio_offset, self.feature_extractor.audio_duration
         warnings.warn(
             f"video file {info.path!r} is {info.duration:.1f} s long; the model heard only its audio from "
-            f"{start:.2f} s to {start + duration:.2f} s. Predict it as a timeline of windows instead (tacfn predict --window 3.5 "
-            "--stride 3.5, or the pipeline's predict_timeline)."
+            f"{start:.2f} s to {start + duration:.2f} s. Predict it as a timeline of windows instead (tacfn predict "
+            "--window 3.5 --stride 3.5, or the pipeline's predict_timeline)."
         )
 
-    def _clip_audio(self, index: int, decoded, entry, rate, head_seconds: float, require_audio: bool) -> tuple:
-        """The `(mono waveform, sampling rate)` of one clip, `(None, None)` for a clip that gets silence. `decoded` is
-        the clip's decoded video file when its own audio track is used, else `None`."""
+    def _masked_batch(self, clips: list, with_videos: bool, waveforms: list, audio_inputs: dict, video_kwargs: dict):
+        """The outputs with `video_mask` / `audio_mask` (`missing_modality="mask"`): zeros in the rows of the missing
+        modality; no `pixel_values_videos` when no videos were given."""
+        video_mask = np.array([clip is not None for clip in clips])
+        audio_mask = np.array([waveform is not MISSING for waveform in waveforms])
+        if not (video_mask | audio_mask).all():
+            empty = (~(video_mask | audio_mask)).nonzero()[0].tolist()
+            raise ValueError(f"clips {empty} have neither video nor audio: give each clip at least one of the two.")
+        outputs = {**audio_inputs, "video_mask": video_mask, "audio_mask": audio_mask}
+        if with_videos and video_mask.any():
+            with_frames = [clip for clip in clips if clip is not None]
+            video_outputs = self.video_processor(with_frames, **video_kwargs)
+            processed = iter(video_outputs["pixel_values_videos"])
+            pixels = [next(processed) if has_video else None for has_video in video_mask]
+            shape = next(row for row in pixels if row is not None).shape
+            outputs["pixel_values_videos"] = rows_with_zeros(pixels, shape)
+            if "crop_sources" in video_outputs:
+                sources = iter(video_outputs["crop_sources"])
+                outputs["crop_sources"] = [next(sources) if has_video else None for has_video in video_mask]
+        elif with_videos:
+            settings = {**self.video_processor.to_dict(), **video_kwargs}
+            shape = (settings["num_frames"], 3, settings["size"]["height"], settings["size"]["width"])
+            outputs["pixel_values_videos"] = np.zeros((len(clips), *shape), np.float32)
+        if video_kwargs.get("return_crop_sources") and "crop_sources" not in outputs:
+            outputs["crop_sources"] = [None] * len(clips)
+        return BatchFeature(outputs, tensor_type=video_kwargs["return_tensors"], skip_tensor_conversion=UNTENSORED)
+
+    def _clip_audio(self, index: int, decoded, entry, rate, head_seconds: float, fallback: str) -> tuple:
+        """The `(mono waveform, sampling rate)` of one clip, `(None, None)` for a clip that gets silence, `MISSING`
+        for one whose audio is marked missing. `decoded` is the clip's decoded video file when its own audio track is
+        used, else `None`. `fallback` says what a clip without audio gets: "error", "silence" or "mask"."""
         if decoded is not None:
             if decoded.audio is None:
-                hint = "pass audio=..., or require_audio=False for silence"
+                hint = "pass audio=..., missing_modality='mask', or require_audio=False for silence"
                 problem = f"video file {decoded.info.path!r} has no audio track ({hint})"
-                return _silence_or_error(problem, require_audio)
+                return _without_audio(problem, fallback)
             return decoded.audio
         if isinstance(entry, (str, os.PathLike)):
             decoded = read_audio_head(entry, head_seconds)
             if decoded is None:
                 problem = f"audio file {os.fspath(entry)!r} has no audio track (give another file)"
-                return _silence_or_error(problem, require_audio)
+                return _without_audio(problem, fallback)
             return decoded
         if entry is None:
-            return _silence_or_error(f"videos[{index}] is a frame array and no audio was given", require_audio)
+            return _without_audio(f"videos[{index}] is a frame array and no audio was given", fallback)
         if rate is None:
             raise ValueError(f"audio[{index}] is a waveform: pass its sampling_rate (e.g. sampling_rate=48000).")
         return to_mono_float(entry, f"audio[{index}]"), int(rate)
 
     def _extract_features(self, waveforms: list) -> dict:
-        """MFCCs of every clip through the feature extractor; `(None, None)` entries get the MFCCs of silence."""
+        """MFCCs of every clip through the feature extractor; `(None, None)` entries get the MFCCs of silence,
+        `MISSING` ones zeros."""
         rate = self.feature_extractor.sampling_rate
         silence = (np.zeros(int(self.feature_extractor.audio_read_seconds * rate), dtype=np.float32), rate)
         features = [
-            self.feature_extractor(waveform, sampling_rate=rate)["input_features"][0]
-            for waveform, rate in (silence if waveform is None else (waveform, rate) for waveform, rate in waveforms)
+            None if entry is MISSING else self._mfcc(*(silence if entry[0] is None else entry)) for entry in waveforms
         ]
+        shape = (self.feature_extractor.num_mfcc, self.feature_extractor.num_audio_frames)
         # list of (num_mfcc, frames) -> (batch, num_mfcc, frames)
-        return {"input_features": np.stack(features).astype(np.float32)}
+        return {"input_features": rows_with_zeros(features, shape)}
+
+    def _mfcc(self, waveform: np.ndarray, sampling_rate: int) -> np.ndarray:
+        return self.feature_extractor(waveform, sampling_rate=sampling_rate)["input_features"][0]
 
 
-def _silence_or_error(problem: str, require_audio: bool) -> tuple:
-    """`(None, None)` (silence) with a warning when audio is optional, else a `ValueError` describing `problem`."""
-    if require_audio:
+# `_clip_audio`'s answer for a clip whose audio is marked missing (`missing_modality="mask"`)
+MISSING = object()
+
+
+def _without_audio(problem: str, fallback: str):
+    """What a clip without audio gets: `(None, None)` (silence) with a warning, `MISSING`, or a `ValueError`
+    describing `problem`."""
+    if fallback == "error":
         raise ValueError(f"{problem}.")
+    if fallback == "mask":
+        return MISSING
     warnings.warn(f"{problem}; using silence.")
     return None, None
+
+
+def _count_clips(audio) -> int:
+    """Clips in an `audio` argument given without videos: one per entry of a list of waveforms or files (a list of
+    numbers is one waveform)."""
+    numbers = isinstance(audio, (list, tuple)) and all(isinstance(value, (int, float, np.number)) for value in audio)
+    return len(audio) if isinstance(audio, (list, tuple)) and not numbers else 1
 
 
 def _as_list_of_audio(audio, num_clips: int) -> list:

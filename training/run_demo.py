@@ -1,12 +1,15 @@
 """The main job on the embedded demo data (`make demo`): generate the synthetic RAVDESS-format tree, train the tiny
-preset on both modalities (TACFN's fusion), on audio alone and on video alone (`--modality both|audio|video`) on the
-training actors, test each on held-out actors, save the model of both modalities to
-`./tacfn-ravdess-demo`, print a per-class table and write `./tacfn-ravdess-demo/demo_report.json`.
+preset on both modalities (TACFN's fusion), on both with modality dropout, on audio alone and on video alone
+(`--modality both|audio|video`) on the training actors, test each on held-out actors (the fused models also with each
+modality removed), save the fused model trained with modality dropout to `./tacfn-ravdess-demo`, print a per-class
+table and an accuracy table, and write `./tacfn-ravdess-demo/demo_report.json`.
 
     python -m training.run_demo [--data-dir demo_data] [--output-dir tacfn-ravdess-demo] [--epochs 12]
 
 The demo data are built so that each modality alone confuses pairs of emotions and only the fusion separates all eight;
-the report (keyed by modality) shows it: accuracy with both modalities well above both unimodal runs and chance (1/8).
+the report (keyed by run) shows it: accuracy with both modalities well above both unimodal runs and chance (1/8). With
+modality dropout, the fused model keeps its accuracy on complete clips and, with a modality missing, answers about as
+well as the model of the remaining modality alone.
 """
 
 import argparse
@@ -22,8 +25,26 @@ from training.data.demo import write_demo_ravdess
 from training.train import DataArguments, ModelArguments, run
 
 
-# the runs, by `TACFNConfig.modality`: TACFN itself, then the unimodal models of the paper's first stage
-RUNS = ("both", "audio", "video")
+# the modality dropout of the demo's second fused run
+MODALITY_DROPOUT = 0.5
+# the runs, by name: (`TACFNConfig.modality`, its modality dropout): TACFN itself, TACFN trained with modality dropout
+# (the model the demo saves), then the unimodal models of the paper's first stage
+RUNS = {
+    "both": ("both", 0.0),
+    "both_modality_dropout": ("both", MODALITY_DROPOUT),
+    "audio": ("audio", 0.0),
+    "video": ("video", 0.0),
+}
+SAVED_RUN = "both_modality_dropout"
+# the rows of the accuracy table: name -> (run, the modality removed from the test clips or None)
+ACCURACY_ROWS = {
+    "fused": ("both", None),
+    "fused, modality dropout": ("both_modality_dropout", None),
+    "fused, audio missing": ("both_modality_dropout", "audio"),
+    "fused, video missing": ("both_modality_dropout", "video"),
+    "audio only": ("audio", None),
+    "video only": ("video", None),
+}
 
 
 def training_arguments(output_dir: Path, epochs: int, seed: int) -> TrainingArguments:
@@ -51,16 +72,25 @@ def training_arguments(output_dir: Path, epochs: int, seed: int) -> TrainingArgu
 
 
 def per_class_table(report: dict) -> str:
-    """Per-class F1 of every run side by side, then the overall accuracy."""
+    """Per-class F1 of every run side by side, then the overall accuracy; then the accuracy of every row of
+    `ACCURACY_ROWS` (the fused models with a modality missing beside the unimodal models) and chance."""
     names = report["both"]["label_names"]
-    header = f"{'emotion':<10}" + "".join(f"{run:>12}" for run in RUNS)
+    columns = {"both": "fused", "both_modality_dropout": "fused+MD", "audio": "audio", "video": "video"}
+    header = f"{'emotion':<10}" + "".join(f"{columns[run]:>12}" for run in RUNS)
     rows = [header, "-" * len(header)]
     for index, name in enumerate(names):
         rows.append(f"{name:<10}" + "".join(f"{report[run]['per_class_f1'][index]:>12.3f}" for run in RUNS))
     rows.append("-" * len(header))
     rows.append(f"{'accuracy':<10}" + "".join(f"{report[run]['accuracy']:>12.3f}" for run in RUNS))
-    rows.append(f"{'chance':<10}{report['chance']:>12.3f}")
+    rows += ["", f"{'test clips':<26}{'accuracy':>10}", "-" * 36]
+    rows += [f"{name:<26}{accuracy(report, *row):>10.3f}" for name, row in ACCURACY_ROWS.items()]
+    rows.append(f"{'chance':<26}{report['chance']:>10.3f}")
     return "\n".join(rows)
+
+
+def accuracy(report: dict, run: str, removed: str | None) -> float:
+    """A run's test accuracy on complete clips, or with the modality `removed` from every clip."""
+    return report[run]["accuracy"] if removed is None else report[run]["metrics_without"][removed]["accuracy"]
 
 
 def run_demo(data_dir: Path, output_dir: Path, epochs: int, seed: int) -> dict:
@@ -69,11 +99,13 @@ def run_demo(data_dir: Path, output_dir: Path, epochs: int, seed: int) -> dict:
     data_args = DataArguments(dataset="demo", data_dir=str(data_dir), protocol="clean", fold=5)
     report = {}
     with tempfile.TemporaryDirectory(prefix="tacfn-demo-") as scratch:
-        for modality in RUNS:
-            run_dir = output_dir if modality == "both" else Path(scratch) / modality
-            print(f"training modality {modality} ...", flush=True)
-            result = run(ModelArguments(config="tiny", modality=modality), data_args, training_arguments(run_dir, epochs, seed))
-            report[modality] = {**result["metrics"], "label_names": result["label_names"]}
+        for name, (modality, dropout) in RUNS.items():
+            run_dir = output_dir if name == SAVED_RUN else Path(scratch) / name
+            print(f"training {name} (modality {modality}, modality dropout {dropout}) ...", flush=True)
+            model_args = ModelArguments(config="tiny", modality=modality, modality_dropout=dropout or None)
+            result = run(model_args, data_args, training_arguments(run_dir, epochs, seed))
+            report[name] = {**result["metrics"], "label_names": result["label_names"]}
+            report[name]["metrics_without"] = result["metrics_without"]
     for checkpoint in output_dir.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
     report["chance"] = 1 / len(report["both"]["label_names"])
@@ -84,14 +116,14 @@ def run_demo(data_dir: Path, output_dir: Path, epochs: int, seed: int) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=Path("demo_data"), help="where the demo tree is (re)used")
-    parser.add_argument("--output-dir", type=Path, default=Path("tacfn-ravdess-demo"), help="the folder of the model of both modalities")
+    parser.add_argument("--output-dir", type=Path, default=Path("tacfn-ravdess-demo"), help="the folder of the fused model")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     report = run_demo(args.data_dir, args.output_dir, args.epochs, args.seed)
     print(per_class_table(report))
-    print(f"model (both modalities), processor and demo_report.json: {args.output_dir.resolve()}")
+    print(f"fused model (modality dropout {MODALITY_DROPOUT}), processor and demo_report.json: {args.output_dir.resolve()}")
     return report
 
 

@@ -15,6 +15,7 @@ from processing import TACFNProcessor
 from training.data import iemocap, ravdess
 from training.data.clip_inputs import clip_inputs, clip_key, load_rows
 from training.data.clip_store import is_clip_store, load_clip_store
+from training.missing_modality import drop_modality, remove_modality
 
 
 def num_folds(dataset: str) -> int:
@@ -71,11 +72,18 @@ class AugmentationEpoch(TrainerCallback):
 
 
 def clip_transform(
-    processor: TACFNProcessor, dataset: str, augmentation: AugmentationEpoch | None = None
+    processor: TACFNProcessor,
+    dataset: str,
+    augmentation: AugmentationEpoch | None = None,
+    modality_dropout: float = 0.0,
+    remove: str | None = None,
 ) -> Callable[[dict], dict]:
     """A `Dataset.set_transform` function: rows of paths and labels -> `pixel_values_videos`, `input_features`,
-    `labels`. With `augmentation`, every clip gets the processor's clip-consistent random crop and flip, drawn from a
-    generator seeded by `augmentation.clip_seed` (the global random state is left as it was)."""
+    `labels` (and `video_mask` / `audio_mask` where the processor or these options give them). With `augmentation`,
+    every clip gets the processor's clip-consistent random crop and flip, drawn from a generator seeded by
+    `augmentation.clip_seed` (the global random state is left as it was), and with `modality_dropout` loses its audio
+    or its video with that probability, drawn from the same seed. `remove="audio"|"video"` marks that modality missing
+    in every clip (the test figures of a fused model without it)."""
 
     def transform(batch: dict) -> dict:
         limit_worker_threads()
@@ -83,11 +91,15 @@ def clip_transform(
         clips = []
         for row in rows:
             if augmentation is None:
-                clips.append(clip_inputs(processor, dataset, row, do_augment=False))
-                continue
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(augmentation.clip_seed(clip_key(row)))
-                clips.append(clip_inputs(processor, dataset, row, do_augment=True))
+                clip = clip_inputs(processor, dataset, row, do_augment=False)
+            else:
+                clip_seed = augmentation.clip_seed(clip_key(row))
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(clip_seed)
+                    clip = clip_inputs(processor, dataset, row, do_augment=True)
+                if modality_dropout:
+                    clip = drop_modality(clip, clip_seed, modality_dropout)
+            clips.append(clip if remove is None else remove_modality(clip, remove))
         # one (1, ...) tensor per clip and input -> (clips, ...)
         inputs = {name: torch.cat([clip[name] for clip in clips]) for name in clips[0]}
         return {**inputs, "labels": torch.tensor(batch["emotion"])}

@@ -15,6 +15,7 @@ from processing import TACFNProcessor, TACFNVideoProcessor
 from processing.augmentation_tacfn import ClipAugmentation, draw_clip_augmentation
 from training.data.clip_inputs import clip_key
 from training.data.clip_store import check_store_processor, is_clip_store, load_clip_store, read_clips
+from training.missing_modality import MODALITIES, modality_dropout_masks
 from training.splits import AugmentationEpoch, clip_transform
 
 
@@ -29,13 +30,23 @@ TORCH_INTERPOLATIONS = {
 
 class StoreClips(torch.utils.data.Dataset):
     """The clips of one split of a clip store, read in whole batches: each item holds `frames` uint8 (num_frames, 3,
-    height, width) and `input_features` as read-only numpy views of the memory-mapped store, `labels`, and with `augmentation`
-    the clip's `augmentation_seed` (the seed the on-the-fly transform seeds the processor's augmentation with).
+    height, width) and `input_features` as read-only numpy views of the memory-mapped store, `labels`, and with
+    `augmentation` the clip's `augmentation_seed` (the seed the on-the-fly transform seeds the processor's
+    augmentation with). With `modality_dropout` (training) or `remove` (`"audio"` or `"video"`: the test figures of a
+    fused model without it) each item also holds `video_mask` / `audio_mask`, drawn as on-the-fly training draws them.
     `collate_store_clips` makes training tensors of a list of items."""
 
-    def __init__(self, split: Dataset, augmentation: AugmentationEpoch | None = None):
+    def __init__(
+        self,
+        split: Dataset,
+        augmentation: AugmentationEpoch | None = None,
+        modality_dropout: float = 0.0,
+        remove: str | None = None,
+    ):
         self.split = split
         self.augmentation = augmentation
+        self.modality_dropout = modality_dropout if augmentation is not None else 0.0
+        self.remove = remove
 
     def __len__(self) -> int:
         return len(self.split)
@@ -52,6 +63,13 @@ class StoreClips(torch.utils.data.Dataset):
             if self.augmentation is not None:
                 row = {name: values[position] for name, values in columns.items()}
                 item["augmentation_seed"] = self.augmentation.clip_seed(clip_key(row))
+            if self.modality_dropout or self.remove is not None:
+                kept = dict.fromkeys(MODALITIES, True)
+                if self.modality_dropout:
+                    kept = modality_dropout_masks(item["augmentation_seed"], self.modality_dropout)
+                if self.remove is not None:
+                    kept[self.remove] = False
+                item.update({f"{name}_mask": kept[name] for name in MODALITIES})
             items.append(item)
         return items
 
@@ -64,6 +82,9 @@ def collate_store_clips(items: list[dict]) -> dict[str, torch.Tensor]:
     for name in ("labels", "augmentation_seed"):
         if name in items[0]:
             batch[name] = torch.tensor([item[name] for item in items], dtype=torch.int64)
+    for name in ("video_mask", "audio_mask"):
+        if name in items[0]:
+            batch[name] = torch.tensor([item[name] for item in items], dtype=torch.bool)
     return batch
 
 
@@ -122,13 +143,14 @@ class ClipStoreTrainer(Trainer):
 
 
 def training_splits(
-    splits: dict, processor: TACFNProcessor, data_args, augmentation: AugmentationEpoch
+    splits: dict, processor: TACFNProcessor, data_args, augmentation: AugmentationEpoch, modality_dropout: float = 0.0
 ) -> tuple[dict, type[Trainer]]:
     """The splits as the Trainer reads them and the Trainer class that turns their batches into model inputs: from a
     clip store, `StoreClips` and `ClipStoreTrainer`; otherwise the rows with the processor as their transform (the
-    training split augmented) and `Trainer`."""
+    training split augmented, and with `modality_dropout` losing a modality) and `Trainer`."""
     if not is_clip_store(data_args.data_dir):
-        splits["train"].set_transform(clip_transform(processor, data_args.dataset, augmentation))
+        train_transform = clip_transform(processor, data_args.dataset, augmentation, modality_dropout=modality_dropout)
+        splits["train"].set_transform(train_transform)
         for name in ("validation", "test"):
             splits[name].set_transform(clip_transform(processor, data_args.dataset))
         return splits, Trainer
@@ -138,8 +160,18 @@ def training_splits(
             f"training from a clip store augments with {sorted(TORCH_INTERPOLATIONS)} resampling only; the processor "
             f"has resample={processor.video_processor.resample!r}."
         )
-    store_splits = {name: StoreClips(split, augmentation if name == "train" else None) for name, split in splits.items()}
+    store_splits = {
+        name: StoreClips(split, augmentation, modality_dropout) if name == "train" else StoreClips(split)
+        for name, split in splits.items()
+    }
     trainer_class = functools.partial(
         ClipStoreTrainer, video_processor=processor.video_processor, data_collator=collate_store_clips
     )
     return store_splits, trainer_class
+
+
+def split_without(split, processor: TACFNProcessor, dataset: str, modality: str):
+    """An evaluation split (as `training_splits` gives it) with `modality` marked missing in every clip."""
+    if isinstance(split, StoreClips):
+        return StoreClips(split.split, remove=modality)
+    return split.with_transform(clip_transform(processor, dataset, remove=modality))

@@ -30,10 +30,11 @@ from hub_configs.publish import publish
 from modeling_tacfn import TACFNForAudioVisualClassification
 from processing import save_pipeline
 from training.metrics import build_compute_metrics
+from training.missing_modality import evaluate_without_each_modality
 from training.plots import plot_confusion_matrix
 from training.speed_levers import apply_training_levers
 from training.splits import AugmentationEpoch, load_splits
-from training.store_training import training_splits
+from training.store_training import split_without, training_splits
 
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class ModelArguments:
     )
     channels_last_3d: bool = field(
         default=False, metadata={"help": "Store the 3-D convolution weights channels_last_3d (faster on CPU and GPU)."}
+    )
+    modality_dropout: float | None = field(
+        default=None,
+        metadata={"help": "Probability that a training clip loses its audio or its video (fused model only)."},
     )
 
     @property
@@ -83,9 +88,10 @@ class DataArguments:
 
 def build_model(model_args: ModelArguments, label_names: list[str]) -> TACFNForAudioVisualClassification:
     """A fresh model for the preset and modality, its encoders optionally taken from trained unimodal models."""
-    config = model_config(
-        model_args.config, modality=model_args.modality, id2label=dict(enumerate(label_names)), label2id=None
-    )
+    overrides = {"modality": model_args.modality, "id2label": dict(enumerate(label_names)), "label2id": None}
+    if model_args.modality_dropout is not None:
+        overrides["modality_dropout"] = model_args.modality_dropout
+    config = model_config(model_args.config, **overrides)
     model = TACFNForAudioVisualClassification(config)
     for modality, source in (("video", model_args.init_video_from), ("audio", model_args.init_audio_from)):
         if source:
@@ -120,22 +126,28 @@ def recipe_arguments(args: TrainingArguments) -> dict:
 
 
 def write_test_report(
-    trainer: Trainer, splits: DatasetDict, label_names: list[str], data_args: DataArguments, preset: str | None
+    trainer: Trainer, splits: DatasetDict, label_names: list[str], data_args: DataArguments, preset: str | None, processor
 ) -> dict:
-    """Evaluates on the test split and writes eval_results.json (the run's data, fold, preset and settings and the test
-    metrics) and confusion_matrix.png to the output folder."""
+    """Evaluates on the test split and writes eval_results.json (the run's data, fold, preset and settings, the test
+    metrics and, for a fused model, the test metrics with each modality removed) and confusion_matrix.png to the output
+    folder."""
     metrics = trainer.evaluate(splits["test"], metric_key_prefix="test")
+    without = evaluate_without_each_modality(
+        trainer, lambda modality: split_without(splits["test"], processor, data_args.dataset, modality)
+    )
     report = {
         "dataset": data_args.dataset,
         "protocol": data_args.protocol,
         "fold": data_args.fold,
         "preset": preset,
         "modality": trainer.model.config.modality,
+        "modality_dropout": trainer.model.config.modality_dropout,
         "world_size": trainer.args.world_size,
         "label_names": label_names,
         "num_test_examples": len(splits["test"]),
         "training_arguments": recipe_arguments(trainer.args),
         "metrics": {name.removeprefix("test_"): value for name, value in metrics.items()},
+        "metrics_without": without,  # keyed by the modality removed
     }
     if trainer.is_world_process_zero():
         output_dir = Path(trainer.args.output_dir)
@@ -154,7 +166,9 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     apply_training_levers(model, model_args.channels_last_3d, training_args)
     processor = processor_for(model.config)
     augmentation = AugmentationEpoch(training_args.seed)
-    splits, trainer_class = training_splits(splits, processor, data_args, augmentation)
+    splits, trainer_class = training_splits(
+        splits, processor, data_args, augmentation, modality_dropout=model.config.modality_dropout
+    )
 
     training_args.remove_unused_columns = False  # the transforms read the path columns
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # published once, by hub_configs
@@ -174,7 +188,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
         # saved here, not as the Trainer's processing_class: the Trainer expects processors to hold a tokenizer
         processor.save_pretrained(training_args.output_dir)
         save_pipeline(training_args.output_dir)
-    report = write_test_report(trainer, splits, label_names, data_args, model_args.preset)
+    report = write_test_report(trainer, splits, label_names, data_args, model_args.preset, processor)
     if push_to_hub and trainer.is_world_process_zero():
         publish(training_args.output_dir, training_args.hub_model_id, private=training_args.hub_private_repo)
     return report

@@ -15,8 +15,9 @@ from processing import TACFNProcessor
 from hub_configs.presets import model_config
 
 
-# the published model has 26,301,417 parameters; its classifier has 3712 inputs, so 3713 parameters per class
-EXPECTED_PARAMETERS = {"tacfn-ravdess": 26_301_417, "tacfn-iemocap": 26_301_417 - 4 * 3713}
+# the published model has 26,301,417 parameters, to which the fused model adds 3,776 missing-modality stand-ins; its
+# classifier has 3712 inputs, so 3713 parameters per class
+EXPECTED_PARAMETERS = {"tacfn-ravdess": 26_301_417 + 3_776, "tacfn-iemocap": 26_301_417 + 3_776 - 4 * 3713}
 EXPECTED_LABELS = {
     "tacfn-ravdess": ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"],
     "tacfn-iemocap": ["neutral", "happy", "angry", "sad"],

@@ -313,3 +313,14 @@ def test_a_unimodal_model_card_describes_it_and_runs_it_without_fusion_weights(t
     remote_code = python_blocks(card.text)[0]
     assert "attentions" not in remote_code
     compile(remote_code, "card usage code", "exec")
+
+
+def test_model_card_shows_the_test_figures_with_each_modality_missing(trained_copy):
+    report = json.loads((trained_copy / "eval_results.json").read_text())
+    report["modality_dropout"] = 0.5
+    report["metrics_without"] = {"audio": {"accuracy": 0.4375}, "video": {"accuracy": 0.3125}}
+    (trained_copy / "eval_results.json").write_text(json.dumps(report))
+    text = model_card_for_folder(trained_copy, REPO_ID).text
+    assert "trained with modality dropout 0.5" in text
+    complete = "%.2f" % (100 * report["metrics"]["accuracy"])
+    assert f"| complete | {complete} |\n| audio missing | 43.75 |\n| video missing | 31.25 |" in text

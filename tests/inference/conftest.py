@@ -28,6 +28,8 @@ class Clips:
     mp4: Path
     avi: Path
     silent: Path
+    voice: Path
+    sound_only_mp4: Path
     landmarks_csv: Path
     frames: np.ndarray
     audio: np.ndarray
@@ -95,7 +97,7 @@ def classifier(model_dir):
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory) -> Clips:
     """A talking-face mp4 (H.264/AAC) with the OpenFace CSV of its face (in its own folder), the clip reversed as avi
-    (MPEG-4/PCM), and an mp4 without an audio track."""
+    (MPEG-4/PCM), an mp4 without an audio track, and its audio alone as m4a (AAC) and as an mp4 without video."""
     folder = tmp_path_factory.mktemp("clips")
     num_frames = int(DURATION * FPS)
     face_box = (40, 20, 100, 95)
@@ -109,6 +111,8 @@ def clips(tmp_path_factory) -> Clips:
             media.write_video(folder / "talking.avi", frames[::-1].copy(), FPS, audio[:, ::-1].copy(), SAMPLE_RATE)
         ),
         silent=Path(media.write_video(folder / "silent.mp4", frames, FPS)),
+        voice=Path(media.write_video(folder / "voice.m4a", None, audio=audio, sample_rate=SAMPLE_RATE)),
+        sound_only_mp4=Path(media.write_video(folder / "sound_only.mp4", None, audio=audio, sample_rate=SAMPLE_RATE)),
         landmarks_csv=Path(media.write_openface_csv(landmarks_folder / "talking.csv", landmarks, FPS)),
         frames=frames,
         audio=audio,

@@ -134,12 +134,12 @@ def test_frames_plus_audio_match_the_processor_and_model(classifier, clips):
     )
 
 
-def test_frames_without_audio_need_require_audio_false(classifier, clips):
-    with pytest.raises(ValueError, match="no audio was given"):
-        classifier(clips.frames)
+def test_frames_without_audio_are_answered_from_the_frames_or_given_silence(classifier, clips):
+    # the fused model answers from the frames alone; require_audio=False gives them silence instead
+    assert classifier(clips.frames, top_k=2)[0]["modalities"] == ["video"]
     with pytest.warns(UserWarning, match="silence"):
         predictions = classifier(clips.frames, require_audio=False, top_k=2)
-    assert len(predictions) == 2
+    assert len(predictions) == 2 and predictions[0]["modalities"] == ["video", "audio"]
 
 
 def test_fusion_weights_and_frames_are_returned_on_request(classifier, clips):
@@ -177,8 +177,10 @@ def test_unreadable_files_raise_value_errors_naming_them(classifier, broken_file
 def test_bad_inputs_and_arguments_raise_value_errors(classifier, clips, audio_only_model_dir):
     from inference import load_classifier
 
-    with pytest.raises(ValueError, match="needs a 'video' entry"):
-        classifier({"audio": clips.audio[0], "sampling_rate": 48000})
+    with pytest.raises(ValueError, match="needs a 'video' entry .*, an 'audio' entry, or both"):
+        classifier({"sampling_rate": 48000})
+    # a waveform alone is a clip without video, which the fused model answers
+    assert classifier({"audio": clips.audio[0], "sampling_rate": 48000})[0]["modalities"] == ["audio"]
     with pytest.raises(ValueError, match="unknown keys \\['sound'\\]"):
         classifier({"video": str(clips.mp4), "sound": clips.audio[0]})
     with pytest.raises(ValueError, match="each input must be"):

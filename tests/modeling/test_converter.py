@@ -3,6 +3,7 @@ value, the converted model computes what the original code computes with those w
 fit are refused without writing anything."""
 
 import ast
+import copy
 import json
 import math
 import os
@@ -23,6 +24,7 @@ from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
 from modeling_tacfn.convert_original_tacfn_checkpoint import convert_checkpoint, main
 from processing import TACFNFeatureExtractor, TACFNProcessor
 from tests.media import speech_like_audio
+from tests.modeling.test_missing_modality import logits_by_hand, with_random_stand_ins
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = Path(__file__).resolve().parent / "published_checkpoint_keys"
 BATCH_NORM_EPS = 1e-5
 NON_WEIGHT_BUFFERS = ("msaf.0.audio_attention.version", "msaf.0.audio_attention.embed_positions._float_tensor")
+STAND_INS = ("tacfn.stand_ins.audio_summary", "tacfn.stand_ins.audio_embeds", "tacfn.stand_ins.video_embeds")
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The published key lists and the expected names in our model (written from the issue's mapping, independently of the
@@ -274,10 +277,12 @@ def test_multimodal_conversion_keeps_every_weight_exactly(multimodal_conversion,
     source = checkpoints["multimodal"][1]
     expected = {expected_name(key): tensor for key, tensor in source.items() if key not in NON_WEIGHT_BUFFERS}
     assert_weights_equal(model, expected)
-    # every tensor of the model comes from the checkpoint: nothing is left at its initialisation
-    assert set(model.state_dict()) == set(expected)
+    # every tensor of the model comes from the checkpoint except the missing-modality stand-ins the published code
+    # lacks, which keep their initialisation (zeros)
+    assert set(model.state_dict()) - set(expected) == set(STAND_INS)
     assert len(expected) == len(source) - 2 == 408
-    assert "Newly initialised: nothing" in report
+    assert "Newly initialised: tacfn.stand_ins (3 tensors)" in report
+    assert all(not model.state_dict()[name].any() for name in STAND_INS)
     assert all(buffer in report for buffer in NON_WEIGHT_BUFFERS)
 
 
@@ -349,6 +354,21 @@ def test_converted_multimodal_model_computes_the_published_pieces(multimodal_con
     torch.testing.assert_close(logits, linear_by_hand(clip, source, "fc."), **tolerance)
 
 
+def test_converted_model_answers_complete_clips_bit_identically_whatever_its_stand_ins(multimodal_conversion):
+    model = copy.deepcopy(multimodal_conversion[0]).eval()  # its stand-ins are changed below
+    generator = torch.Generator().manual_seed(3)
+    inputs = {"pixel_values_videos": torch.randn(2, 4, 3, 32, 32, generator=generator)}
+    inputs["input_features"] = torch.randn(2, 13, 212, generator=generator)
+    every_clip = torch.ones(2, dtype=torch.bool)
+    with torch.no_grad():
+        expected = logits_by_hand(model, **inputs)
+        assert torch.equal(model(**inputs).logits, expected)
+        with_random_stand_ins(model)
+        assert torch.equal(model(**inputs, video_mask=every_clip, audio_mask=every_clip).logits, expected)
+        audio_only = model(input_features=inputs["input_features"]).logits
+    assert torch.isfinite(audio_only).all() and not torch.allclose(audio_only, expected)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Unimodal checkpoints, alone and as a pair
 # ---------------------------------------------------------------------------------------------------------------------
@@ -370,7 +390,8 @@ def test_unimodal_pair_gives_fused_model_with_new_fusion_and_classifier(pair_con
     expected.update(unimodal_expectations(checkpoints, "mfccNet", "fc1.", with_head=False))
     assert_weights_equal(model, expected)
     new = set(model.state_dict()) - set(expected)
-    assert new == {name for name in model.state_dict() if name.startswith(("tacfn.fusion.", "classifier."))}
+    new_modules = ("tacfn.fusion.", "tacfn.stand_ins.", "classifier.")
+    assert new == {name for name in model.state_dict() if name.startswith(new_modules)}
     assert model.classifier.weight.shape == (8, 3712)
     assert re.search(r"Newly initialised: .*tacfn\.fusion.*classifier", report)
     assert "fc.weight, fc.bias" in report and "fc1.weight, fc1.bias" in report
@@ -451,6 +472,10 @@ def add_stray_tensors(state_dict):
     state_dict["bn4.weight"] = torch.zeros(64)
 
 
+def drop_the_audio_projection(state_dict):
+    del state_dict["msaf.0.y_affine.weight"]
+
+
 def drop_a_batch_counter(state_dict):
     del state_dict["bn2.num_batches_tracked"]
 
@@ -472,6 +497,13 @@ REFUSALS = {
         "--audio-checkpoint",
         drop_running_variances,
         ["3 missing", "bn1.running_var", "bn2.running_var", "bn3.running_var"],
+    ),
+    # the stand-ins the published code lacks may be absent, nothing else of the fused model may
+    "missing multimodal key": (
+        "multimodal",
+        "--checkpoint",
+        drop_the_audio_projection,
+        ["1 missing: msaf.0.y_affine.weight"],
     ),
     "unexpected keys": (
         "mfccNet",

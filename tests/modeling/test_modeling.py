@@ -39,7 +39,10 @@ def published_forward(published_model):
 
 
 def test_published_model_has_the_papers_parameter_count(published_model):
-    assert sum(parameter.numel() for parameter in published_model.parameters()) == PUBLISHED_PARAMETERS
+    # the published network, plus the missing-modality stand-ins: audio summary 64, audio features 64 * 26, video 2048
+    stand_ins = sum(parameter.numel() for parameter in published_model.tacfn.stand_ins.parameters())
+    assert stand_ins == 64 + 64 * 26 + 2048
+    assert sum(parameter.numel() for parameter in published_model.parameters()) - stand_ins == PUBLISHED_PARAMETERS
 
 
 def test_published_shapes_at_every_stage(published_forward):
@@ -243,12 +246,14 @@ def test_gradient_reaches_every_parameter(tiny_config):
     assert model.config.video_feature_shape == (2, 3, 3)
     outputs = model(**random_inputs(tiny_config, batch_size=4), labels=torch.tensor([0, 1, 2, 3]))
     outputs.loss.backward()
-    # the score's bias shifts every position's score alike, and the softmax cancels it: its gradient is zero by design
-    shift_invariant = {"tacfn.fusion.score.bias"}
+    # the score's bias shifts every position's score alike, and the softmax cancels it: its gradient is zero by design;
+    # the missing-modality stand-ins get gradient only from incomplete clips (tests/modeling/test_missing_modality.py)
+    stand_ins = {f"tacfn.stand_ins.{name}" for name, _ in model.tacfn.stand_ins.named_parameters()}
+    no_gradient_by_design = {"tacfn.fusion.score.bias"} | stand_ins
     without_gradient = [
         name
         for name, parameter in model.named_parameters()
-        if name not in shift_invariant and (parameter.grad is None or not parameter.grad.abs().gt(0).any())
+        if name not in no_gradient_by_design and (parameter.grad is None or not parameter.grad.abs().gt(0).any())
     ]
     assert without_gradient == []
 
@@ -307,8 +312,10 @@ def test_runs_on_cuda(tiny_config):
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
-        ({"pixel_values_videos": torch.zeros(1, 8, 3, 32, 32)}, "needs `input_features`"),
-        ({"input_features": torch.zeros(1, 13, 212)}, "needs `pixel_values_videos`"),
+        ({}, "needs `pixel_values_videos` or `input_features`"),
+        ({"input_features": torch.zeros(1, 13, 212), "audio_mask": torch.tensor([1])}, "must be a bool tensor of shape (1,)"),
+        ({"input_features": torch.zeros(2, 13, 212), "audio_mask": torch.tensor([True])}, "must be a bool tensor of shape (2,)"),
+        ({"input_features": torch.zeros(1, 13, 212), "video_mask": torch.tensor([True])}, "no `pixel_values_videos` were given"),
         ({"pixel_values_videos": torch.zeros(1, 3, 32, 32), "input_features": torch.zeros(1, 13, 212)}, "must have shape"),
         ({"pixel_values_videos": torch.zeros(1, 8, 1, 32, 32), "input_features": torch.zeros(1, 13, 212)}, "must have shape"),
         ({"pixel_values_videos": torch.zeros(1, 8, 3, 32, 32), "input_features": torch.zeros(1, 13, 100)}, "13, 212"),

@@ -104,3 +104,12 @@ def truncated_faststart_clip(media_dir, box_clip) -> Path:
         media_dir / "faststart.mp4", box_clip.frames, FPS, audio=box_clip.audio, faststart=True
     )
     return Path(media.truncate_file(complete, 0.4, media_dir / "truncated_faststart.mp4"))
+
+
+@pytest.fixture(scope="session")
+def audio_only_files(media_dir, speech) -> dict:
+    """The speech without any picture, as each kind of audio-only file: 16-bit wav, AAC in m4a, MP3 and an mp4 holding
+    an AAC track and no video stream."""
+    files = {"wav": media_dir / "voice.wav", "m4a": media_dir / "voice.m4a", "mp3": media_dir / "voice.mp3"}
+    files["mp4"] = media_dir / "sound_only.mp4"
+    return {kind: Path(media.write_video(path, None, audio=speech, sample_rate=SAMPLE_RATE)) for kind, path in files.items()}

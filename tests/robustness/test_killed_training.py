@@ -1,5 +1,6 @@
 """A training process killed with SIGKILL mid-epoch and resumed from its last complete checkpoint ends with the metrics
-and the weights of an uninterrupted run with the same seed; the trained model folder holds safetensors and no pickle.
+and the weights of an uninterrupted run with the same seed, modality dropout included (each clip's draw follows the
+seed, the epoch and the clip); the trained model folder holds safetensors and no pickle.
 
 Both runs are real `training/train.py` processes on a generated RAVDESS-format demo tree (tiny preset, published fold
 0: actor 5 trains, actors 1-4 test), one thread each, started side by side."""
@@ -37,7 +38,7 @@ def train_command(data_dir: Path, output_dir: Path, *extra: str) -> list[str]:
         "--output_dir", str(output_dir), "--per_device_train_batch_size", "2", "--per_device_eval_batch_size", "8",
         "--num_train_epochs", str(NUM_EPOCHS), "--learning_rate", "1e-3", "--save_strategy", "steps",
         "--save_steps", str(SAVE_STEPS), "--eval_strategy", "no", "--report_to", "none", "--seed", "7",
-        "--dataloader_num_workers", "0", "--disable_tqdm", "true", *extra,
+        "--dataloader_num_workers", "0", "--disable_tqdm", "true", "--modality_dropout", "0.5", *extra,
     ]  # fmt: skip
 
 
@@ -90,8 +91,14 @@ def last_complete_checkpoint(output_dir: Path) -> Path:
 
 def model_metrics(output_dir: Path) -> dict:
     """The test metrics a run wrote, without its timings."""
-    metrics = json.loads((output_dir / "eval_results.json").read_text())["metrics"]
-    return {name: value for name, value in metrics.items() if name not in TIMING_METRICS}
+    report = json.loads((output_dir / "eval_results.json").read_text())
+    without = {f"without_{modality}": metrics for modality, metrics in report["metrics_without"].items()}
+    return {
+        (group, name): value
+        for group, metrics in {"complete": report["metrics"], **without}.items()
+        for name, value in metrics.items()
+        if name not in TIMING_METRICS
+    }
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +133,8 @@ def test_killed_run_resumed_mid_epoch_ends_with_the_metrics_and_weights_of_an_un
     straight = load_file(runs["straight"] / "model.safetensors")
     resumed = load_file(runs["resumed"] / "model.safetensors")
     assert straight.keys() == resumed.keys()
+    # modality dropout took place: the stand-ins learned from the clips it stripped
+    assert all(straight[name].any() for name in straight if name.startswith("tacfn.stand_ins."))
     for name in straight:
         torch.testing.assert_close(resumed[name], straight[name], msg=name)
     final_state = trainer_state(last_complete_checkpoint(runs["resumed"]))

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoProcessor
 
 from modeling_tacfn import TACFNForAudioVisualClassification, TACFNModel
+from tests.isolation import run_isolated
 from training.cross_validate import main as cross_validate_main
 from training.data.demo import write_demo_ravdess
 from training.train import main as train_main
@@ -38,7 +39,8 @@ def train_arguments(demo_root: Path, output_dir: Path, *extra: str) -> list[str]
 
 
 def test_two_step_run_writes_a_loadable_model_processor_and_report(demo_root, tmp_path):
-    report = train_main(train_arguments(demo_root, tmp_path, "--max_steps", "2", "--protocol", "clean", "--fold", "1"))
+    arguments = ("--max_steps", "2", "--protocol", "clean", "--fold", "1", "--modality_dropout", "0.5")
+    report = train_main(train_arguments(demo_root, tmp_path, *arguments))
 
     files = {path.name for path in tmp_path.iterdir()}
     assert {"model.safetensors", "config.json", "processor_config.json", "eval_results.json", "confusion_matrix.png"} <= files
@@ -50,6 +52,11 @@ def test_two_step_run_writes_a_loadable_model_processor_and_report(demo_root, tm
     confusion = torch.tensor(metrics["confusion_matrix"])
     assert confusion.shape == (8, 8) and confusion.sum().item() == written["num_test_examples"] > 0
     assert metrics["accuracy"] == pytest.approx(confusion.diagonal().sum().item() / confusion.sum().item())
+    # the fused model is also tested with each modality removed from every test clip
+    assert written["modality_dropout"] == 0.5
+    assert set(written["metrics_without"]) == {"audio", "video"}
+    for without in written["metrics_without"].values():
+        assert sum(map(sum, without["confusion_matrix"])) == written["num_test_examples"]
 
     model = AutoModel.from_pretrained(tmp_path)
     processor = AutoProcessor.from_pretrained(tmp_path)
@@ -58,6 +65,29 @@ def test_two_step_run_writes_a_loadable_model_processor_and_report(demo_root, tm
     trained = load_file(tmp_path / "model.safetensors")
     fresh = TACFNForAudioVisualClassification(model.config).state_dict()
     assert any(not torch.equal(trained[name], fresh[name]) for name in trained if name.startswith("classifier"))
+    assert model.config.modality_dropout == 0.5
+    assert any(trained[name].any() for name in trained if name.startswith("tacfn.stand_ins."))
+    # remote code answers an audio-only clip as the installed package does
+    features = torch.randn(1, 13, 212, generator=torch.Generator().manual_seed(0))
+    classifier = TACFNForAudioVisualClassification.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        expected = classifier(input_features=features).logits
+    save_file({"input_features": features, "expected": expected}, tmp_path.parent / "audio_only.safetensors")
+    run_isolated(
+        f"""
+        import torch
+        from safetensors.torch import load_file, save_file
+        from transformers import AutoModelForVideoClassification
+
+        tensors = load_file("audio_only.safetensors")
+        model = AutoModelForVideoClassification.from_pretrained({str(tmp_path)!r}, trust_remote_code=True).eval()
+        assert model.config.modality_dropout == 0.5
+        with torch.no_grad():
+            logits = model(input_features=tensors["input_features"]).logits
+        torch.testing.assert_close(logits, tensors["expected"], atol=1e-5, rtol=0)
+        """,
+        cwd=tmp_path.parent,
+    )
 
 
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(demo_root, tmp_path):

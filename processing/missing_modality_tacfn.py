@@ -1,0 +1,36 @@
+"""Clips with a modality missing, for [`TACFNProcessor`] with `missing_modality="mask"`: which files hold no video
+stream (wav, mp3, m4a, an mp4 of sound alone), and the batch that marks each clip's modalities with `video_mask` /
+`audio_mask` (zeros in the rows of the missing ones, which the model ignores)."""
+
+import os
+
+import numpy as np
+
+from .media_io_tacfn import probe_media
+
+
+# what the processor does with a clip that lacks a modality: refuse it, or mark it missing for the model
+MISSING_MODALITY_CHOICES = ("error", "mask")
+
+
+def check_missing_modality(choice: str) -> str:
+    if choice not in MISSING_MODALITY_CHOICES:
+        raise ValueError(f"missing_modality must be one of {MISSING_MODALITY_CHOICES}, got {choice!r}.")
+    return choice
+
+
+def is_audio_only_file(clip) -> bool:
+    """Whether `clip` is a media file without a video stream (its container's header says so; nothing is decoded).
+    A `ValueError` names a file that is missing or not a readable media file."""
+    if not isinstance(clip, (str, os.PathLike)):
+        return False
+    return probe_media(clip, require_video=False, require_audio=False).width == 0
+
+
+def rows_with_zeros(rows: list, shape: tuple[int, ...]) -> np.ndarray:
+    """One float32 array of the clips' rows, (batch, *shape): each present row as given, zeros for `None` (a clip
+    without the modality)."""
+    return np.stack([np.zeros(shape, np.float32) if row is None else np.asarray(row, np.float32) for row in rows])
+
+
+__all__ = ["MISSING_MODALITY_CHOICES", "check_missing_modality", "is_audio_only_file", "rows_with_zeros"]

@@ -1,0 +1,87 @@
+"""The processor of a fused model (`missing_modality="mask"`) on clips with a modality missing, all real files with
+real codecs: an mp4 without an audio track, audio-only files (wav, m4a, mp3, an mp4 without a video stream), audio given
+without videos, and batches mixing them; and the default processor, which still refuses them."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
+
+
+def processor(missing_modality: str = "mask") -> TACFNProcessor:
+    video_processor = TACFNVideoProcessor(num_frames=8, size={"height": 32, "width": 32}, do_face_crop=False)
+    return TACFNProcessor(TACFNFeatureExtractor(), video_processor, missing_modality=missing_modality)
+
+
+def test_a_video_without_audio_track_is_marked_without_audio(silent_clip):
+    outputs = processor()(silent_clip)
+    assert outputs["video_mask"].tolist() == [True] and outputs["audio_mask"].tolist() == [False]
+    assert outputs["audio_mask"].dtype == torch.bool
+    assert not outputs["input_features"].any() and outputs["input_features"].shape == (1, 13, 212)
+    # the frames are what the processor gives the clip anyway; the silence fallback is still there on request
+    with pytest.warns(UserWarning, match="no audio track.*using silence"):
+        silent = processor("error")(silent_clip, require_audio=False)
+    assert torch.equal(outputs["pixel_values_videos"], silent["pixel_values_videos"])
+    with pytest.warns(UserWarning, match="using silence"):
+        assert processor()(silent_clip, require_audio=False)["audio_mask"].tolist() == [True]
+
+
+@pytest.mark.parametrize("kind", ["wav", "m4a", "mp3", "mp4"])
+def test_an_audio_only_file_is_marked_without_video(audio_only_files, box_clip, kind):
+    path = audio_only_files[kind]
+    outputs = processor()(path)
+    assert outputs["video_mask"].tolist() == [False] and outputs["audio_mask"].tolist() == [True]
+    assert outputs["pixel_values_videos"].shape == (1, 8, 3, 32, 32) and not outputs["pixel_values_videos"].any()
+    # the file's audio, as the processor reads it for a video given this file as its audio
+    expected = processor("error")(box_clip.path, audio=path)["input_features"]
+    assert torch.equal(outputs["input_features"], expected)
+    assert expected.std() > 1.0
+
+
+def test_audio_without_videos(audio_only_files, speech):
+    outputs = processor()(audio=audio_only_files["wav"])
+    assert set(outputs) == {"input_features", "video_mask", "audio_mask"}
+    assert outputs["video_mask"].tolist() == [False] and outputs["audio_mask"].tolist() == [True]
+    waveforms = processor()(audio=[speech, speech[0]], sampling_rate=48000)
+    assert waveforms["input_features"].shape == (2, 13, 212)
+    assert waveforms["video_mask"].tolist() == [False, False]
+    with pytest.raises(ValueError, match="for audio alone pass missing_modality='mask'"):
+        processor("error")(audio=audio_only_files["wav"])
+    with pytest.raises(ValueError, match="needs videos"):
+        processor()()
+
+
+def test_a_mixed_batch_gives_every_clip_its_own_rows(box_clip, silent_clip, audio_only_files):
+    files = [box_clip.path, audio_only_files["mp3"], silent_clip]
+    batch = processor()(files)
+    assert batch["video_mask"].tolist() == [True, False, True]
+    assert batch["audio_mask"].tolist() == [True, True, False]
+    for index, path in enumerate(files):
+        alone = processor()(path)
+        for name in ("pixel_values_videos", "input_features", "video_mask", "audio_mask"):
+            assert torch.equal(batch[name][index], alone[name][0]), (path, name)
+    numpy_batch = processor()(files, return_tensors="np")
+    assert isinstance(numpy_batch["video_mask"], np.ndarray) and numpy_batch["video_mask"].dtype == bool
+
+
+def test_the_default_processor_still_refuses_a_missing_modality(silent_clip, audio_only_files, box_clip):
+    with pytest.raises(ValueError, match=r"silent.mp4' has no audio track \(pass audio=..., missing_modality='mask'"):
+        processor("error")(silent_clip)
+    with pytest.raises(ValueError, match=r"voice.wav' has no video stream"):
+        processor("error")(audio_only_files["wav"])
+    complete = processor("error")(box_clip.path)
+    assert set(complete) == {"pixel_values_videos", "input_features"}
+    masked = processor()(box_clip.path)
+    assert torch.equal(masked["pixel_values_videos"], complete["pixel_values_videos"])
+    assert torch.equal(masked["input_features"], complete["input_features"])
+    with pytest.raises(ValueError, match="missing_modality must be one of"):
+        processor("silence")
+
+
+def test_the_setting_is_saved_with_the_processor(tmp_path):
+    processor().save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "processor_config.json").read_text())["missing_modality"] == "mask"
+    assert TACFNProcessor.from_pretrained(tmp_path).missing_modality == "mask"
