@@ -148,7 +148,7 @@ def server_rss_mb(server: subprocess.Popen) -> float:
 
 def upload(client: Client, path: Path) -> dict:
     """One upload through the page's API (waiting up to `REQUEST_SECONDS`); returns `{label: confidence}`."""
-    label, *_ = client.submit(handle_file(str(path)), api_name="/recognise").result(timeout=REQUEST_SECONDS)
+    label, *_ = client.submit(handle_file(str(path)), None, api_name="/recognise").result(timeout=REQUEST_SECONDS)
     return {item["label"]: item["confidence"] for item in label["confidences"]}
 
 
@@ -186,7 +186,7 @@ def same_answer(answer: dict, expected: dict) -> bool:
 
 def queue_burst(client: Client, clip: Path, count: int) -> tuple[int, int]:
     """Submit `count` uploads at once; `(answered, turned away because the queue was full)`."""
-    jobs = [client.submit(handle_file(str(clip)), api_name="/recognise") for _ in range(count)]
+    jobs = [client.submit(handle_file(str(clip)), None, api_name="/recognise") for _ in range(count)]
     answered = full = 0
     for job in jobs:
         try:
