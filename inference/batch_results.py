@@ -48,7 +48,7 @@ class ResultFile:
             raise ValueError(f"results file {str(self.path)!r} must end in .jsonl (JSON lines) or .csv.")
         ranks = range(1, top_k + 1)
         self.columns = ["file", *(f"{key}_{rank}" for rank in ranks for key in ("label", "score"))]
-        self.columns += ["attention_picture", "error", "warnings"]
+        self.columns += ["modalities", "crop_source", "attention_picture", "error", "warnings"]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _drop_cut_off_line(self.path)
         self.done = self._read_done()
@@ -96,6 +96,8 @@ class ResultFile:
         row = {"file": record["file"], "attention_picture": record.get("attention_picture", "")}
         for rank, item in enumerate(record.get("predictions", []), start=1):
             row[f"label_{rank}"], row[f"score_{rank}"] = item["label"], f"{item['score']:.6f}"
+        row["modalities"] = " ".join(record.get("modalities", []))
+        row["crop_source"] = record.get("crop_source") or ""
         row["error"] = record.get("error", "")
         row["warnings"] = " | ".join(record.get("warnings", []))
         return {name: str(value).replace("\r", " ").replace("\n", " ") for name, value in row.items()}

@@ -81,6 +81,7 @@ def test_csv_rows_and_a_rerun_adds_nothing_for_done_clips(model_dir, classifier,
         assert [row["label_1"], row["label_2"]] == [item["label"] for item in expected]
         assert float(row["score_1"]) == pytest.approx(expected[0]["score"], abs=1e-5)
         assert row["error"] == ""
+        assert (row["modalities"], row["crop_source"]) == ("video audio", "whole_frame")
     before = output.read_text()
     assert main([*arguments, "--top-k", "2"]) == 0
     assert output.read_text() == before
