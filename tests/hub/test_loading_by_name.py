@@ -85,7 +85,8 @@ def write_published_checkpoint(path: Path) -> None:
     random weights, saved with `torch.save` as the original code saved it."""
     torch.manual_seed(1)
     model = TACFNForAudioVisualClassification(TACFNConfig(video_stem_activation=False, fusion_softmax="space"))
-    state = {original_key(key, MULTIMODAL_LAYOUT): tensor for key, tensor in model.state_dict().items()}
+    renamed = ((original_key(key, MULTIMODAL_LAYOUT), tensor) for key, tensor in model.state_dict().items())
+    state = {key: tensor for key, tensor in renamed if key is not None}  # the stand-ins have no published key
     for buffer in MULTIMODAL_LAYOUT.non_weight_buffers:
         state[buffer] = torch.zeros(1)
     torch.save(state, path)
