@@ -36,9 +36,12 @@ RUNS = {
     "video": ("video", 0.0),
 }
 SAVED_RUN = "both_modality_dropout"
-# the rows of the accuracy table: name -> (run, the modality removed from the test clips or None)
+# the rows of the accuracy table: name -> (run, the modality removed from the test clips or None); "MD" is modality
+# dropout
 ACCURACY_ROWS = {
     "fused": ("both", None),
+    "fused, no MD, audio missing": ("both", "audio"),
+    "fused, no MD, video missing": ("both", "video"),
     "fused, modality dropout": ("both_modality_dropout", None),
     "fused, audio missing": ("both_modality_dropout", "audio"),
     "fused, video missing": ("both_modality_dropout", "video"),
@@ -82,9 +85,9 @@ def per_class_table(report: dict) -> str:
         rows.append(f"{name:<10}" + "".join(f"{report[run]['per_class_f1'][index]:>12.3f}" for run in RUNS))
     rows.append("-" * len(header))
     rows.append(f"{'accuracy':<10}" + "".join(f"{report[run]['accuracy']:>12.3f}" for run in RUNS))
-    rows += ["", f"{'test clips':<26}{'accuracy':>10}", "-" * 36]
-    rows += [f"{name:<26}{accuracy(report, *row):>10.3f}" for name, row in ACCURACY_ROWS.items()]
-    rows.append(f"{'chance':<26}{report['chance']:>10.3f}")
+    rows += ["", f"{'test clips':<30}{'accuracy':>10}", "-" * 40]
+    rows += [f"{name:<30}{accuracy(report, *row):>10.3f}" for name, row in ACCURACY_ROWS.items()]
+    rows.append(f"{'chance':<30}{report['chance']:>10.3f}")
     return "\n".join(rows)
 
 
