@@ -13,9 +13,20 @@ from .media_io_tacfn import probe_media
 MISSING_MODALITY_CHOICES = ("error", "mask")
 
 
+# what the processor does with a video in which the face detector finds no face: crop the centred square, or (with
+# `missing_modality="mask"`) mark the clip's video missing
+NO_FACE_CHOICES = ("centre_crop", "missing")
+
+
 def check_missing_modality(choice: str) -> str:
     if choice not in MISSING_MODALITY_CHOICES:
         raise ValueError(f"missing_modality must be one of {MISSING_MODALITY_CHOICES}, got {choice!r}.")
+    return choice
+
+
+def check_no_face(choice: str) -> str:
+    if choice not in NO_FACE_CHOICES:
+        raise ValueError(f"no_face must be one of {NO_FACE_CHOICES}, got {choice!r}.")
     return choice
 
 
@@ -33,4 +44,7 @@ def rows_with_zeros(rows: list, shape: tuple[int, ...]) -> np.ndarray:
     return np.stack([np.zeros(shape, np.float32) if row is None else np.asarray(row, np.float32) for row in rows])
 
 
-__all__ = ["MISSING_MODALITY_CHOICES", "check_missing_modality", "is_audio_only_file", "rows_with_zeros"]
+__all__ = [
+    "MISSING_MODALITY_CHOICES", "NO_FACE_CHOICES", "check_missing_modality", "check_no_face", "is_audio_only_file",
+    "rows_with_zeros",
+]  # fmt: skip

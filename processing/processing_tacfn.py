@@ -11,7 +11,8 @@ from transformers.processing_utils import ProcessingKwargs, ProcessorMixin
 from .feature_extraction_tacfn import TACFNFeatureExtractor, to_mono_float
 from .media_io_tacfn import read_audio_head
 from .timeline_tacfn import recording_duration, timeline_windows
-from .missing_modality_tacfn import check_missing_modality, is_audio_only_file, rows_with_zeros
+from .missing_modality_tacfn import check_missing_modality, check_no_face, is_audio_only_file, rows_with_zeros
+from .video_inputs_tacfn import describe_clip
 from .video_processing_tacfn import (
     TACFNVideoProcessor,
     TACFNVideoProcessorKwargs,
@@ -29,12 +30,13 @@ LONG_CLIP_FACTOR = 2
 
 
 class TACFNProcessorKwargs(ProcessingKwargs, total=False):
-    """Keyword arguments of [`TACFNProcessor`]: the video processor's settings and per-call inputs, `require_audio`
-    and `missing_modality`."""
+    """Keyword arguments of [`TACFNProcessor`]: the video processor's settings and per-call inputs, `require_audio`,
+    `missing_modality` and `no_face`."""
 
     videos_kwargs: TACFNVideoProcessorKwargs
     require_audio: bool
     missing_modality: str
+    no_face: str
 
 
 class TACFNProcessor(ProcessorMixin):
@@ -58,16 +60,27 @@ class TACFNProcessor(ProcessorMixin):
             `video_mask` and `audio_mask` (bool, (batch,)), `False` for the missing modality, whose rows are zeros;
             a fused TACFN model answers such clips from the other modality (the processor saved with a fused model
             uses it). Either way `require_audio=False` keeps the older fallback: silence for a clip without audio.
+        no_face (`str`, *optional*, defaults to `"centre_crop"`): What a video becomes when the face detector finds no
+            face in any of its detection frames (and no landmarks are given). `"centre_crop"`: the centred square of
+            every frame, with a warning. `"missing"` (needs `missing_modality="mask"`): the clip's video is marked
+            missing (`video_mask=False`, with a warning), so a fused model answers from the voice alone. The default
+            keeps the video: the detector also misses faces that are there (profile, dim light, small in the frame),
+            and a talking-head recording centre-cropped still shows the face most of the time.
     """
 
     videos_kwargs = {"return_tensors": "pt"}
     require_audio = True
 
     def __init__(
-        self, feature_extractor: TACFNFeatureExtractor, video_processor: TACFNVideoProcessor, missing_modality="error"
+        self,
+        feature_extractor: TACFNFeatureExtractor,
+        video_processor: TACFNVideoProcessor,
+        missing_modality="error",
+        no_face="centre_crop",
     ):
         super().__init__(feature_extractor=feature_extractor, video_processor=video_processor)
         self.missing_modality = check_missing_modality(missing_modality)
+        self.no_face = check_no_face(no_face)
 
     def to_dict(self) -> dict:
         """
@@ -111,7 +124,7 @@ class TACFNProcessor(ProcessorMixin):
                 - `require_audio` (defaults to `True`): with `False`, a clip without audio (a video file with no audio
                   track, or frames with no waveform) gets silence and a warning instead of a `ValueError` (or, with
                   `missing_modality="mask"`, instead of `audio_mask=False`).
-                - `missing_modality` (defaults to the processor's): `"error"` or `"mask"`, see the class doc.
+                - `missing_modality` and `no_face` (default to the processor's): see the class doc.
                 - Settings of the video processor for this call only, e.g. `do_augment=True`, `channel_order="bgr"`
                   (also as `videos_kwargs={...}`).
 
@@ -124,6 +137,9 @@ class TACFNProcessor(ProcessorMixin):
         self.video_processor.reject_unknown_kwargs(kwargs, also_allowed=processor_kwargs)
         merged = self._merge_kwargs(TACFNProcessorKwargs, **kwargs)
         masking = check_missing_modality(merged["missing_modality"]) == "mask"
+        faceless_missing = check_no_face(merged["no_face"]) == "missing"
+        if faceless_missing and not masking:
+            raise ValueError("no_face='missing' marks a clip's video missing: it needs missing_modality='mask'.")
         video_kwargs = merged["videos_kwargs"]
         if videos is None and (audio is None or not masking):
             hint = "" if audio is None else "; for audio alone pass missing_modality='mask'"
@@ -160,7 +176,7 @@ class TACFNProcessor(ProcessorMixin):
             video_inputs = self.video_processor(clips, **video_kwargs)
             outputs = {**video_inputs, **audio_inputs}
             return BatchFeature(outputs, tensor_type=video_kwargs["return_tensors"], skip_tensor_conversion=UNTENSORED)
-        return self._masked_batch(clips, videos is not None, waveforms, audio_inputs, video_kwargs)
+        return self._masked_batch(clips, videos is not None, waveforms, audio_inputs, video_kwargs, faceless_missing)
 
     def timeline_windows(self, video, window: float, stride: float) -> list[tuple[float, float]]:
         """The windows `(start, end)` (seconds) of a timeline over a video file (see `timeline_tacfn`); each is one
@@ -176,31 +192,40 @@ class TACFNProcessor(ProcessorMixin):
             "--window 3.5 --stride 3.5, or the pipeline's predict_timeline)."
         )
 
-    def _masked_batch(self, clips: list, with_videos: bool, waveforms: list, audio_inputs: dict, video_kwargs: dict):
+    def _masked_batch(
+        self, clips: list, with_videos: bool, waveforms: list, audio_inputs: dict, video_kwargs: dict, faceless_missing
+    ):
         """The outputs with `video_mask` / `audio_mask` (`missing_modality="mask"`): zeros in the rows of the missing
-        modality; no `pixel_values_videos` when no videos were given."""
+        modality; no `pixel_values_videos` when no videos were given. With `faceless_missing`, a video in which no
+        face was found counts as missing."""
         video_mask = np.array([clip is not None for clip in clips])
         audio_mask = np.array([waveform is not MISSING for waveform in waveforms])
-        if not (video_mask | audio_mask).all():
-            empty = (~(video_mask | audio_mask)).nonzero()[0].tolist()
-            raise ValueError(f"clips {empty} have neither video nor audio: give each clip at least one of the two.")
         outputs = {**audio_inputs, "video_mask": video_mask, "audio_mask": audio_mask}
         if with_videos and video_mask.any():
             with_frames = [clip for clip in clips if clip is not None]
-            video_outputs = self.video_processor(with_frames, **video_kwargs)
-            processed = iter(video_outputs["pixel_values_videos"])
+            video_outputs = self.video_processor(with_frames, **{**video_kwargs, "return_crop_sources": True})
+            processed, sources = iter(video_outputs["pixel_values_videos"]), iter(video_outputs["crop_sources"])
             pixels = [next(processed) if has_video else None for has_video in video_mask]
+            crop_sources = [next(sources) if has_video else None for has_video in video_mask]
             shape = next(row for row in pixels if row is not None).shape
+            if faceless_missing:
+                for index, source in enumerate(crop_sources):
+                    if source == "centre":
+                        name = describe_clip(clips[index], index)
+                        warnings.warn(f"{name} shows no face: its video is marked missing (no_face='missing').")
+                        video_mask[index], pixels[index] = False, None
             outputs["pixel_values_videos"] = rows_with_zeros(pixels, shape)
-            if "crop_sources" in video_outputs:
-                sources = iter(video_outputs["crop_sources"])
-                outputs["crop_sources"] = [next(sources) if has_video else None for has_video in video_mask]
+            if video_kwargs.get("return_crop_sources"):
+                outputs["crop_sources"] = crop_sources
         elif with_videos:
             settings = {**self.video_processor.to_dict(), **video_kwargs}
             shape = (settings["num_frames"], 3, settings["size"]["height"], settings["size"]["width"])
             outputs["pixel_values_videos"] = np.zeros((len(clips), *shape), np.float32)
         if video_kwargs.get("return_crop_sources") and "crop_sources" not in outputs:
             outputs["crop_sources"] = [None] * len(clips)
+        if not (video_mask | audio_mask).all():
+            empty = (~(video_mask | audio_mask)).nonzero()[0].tolist()
+            raise ValueError(f"clips {empty} have neither video nor audio: give each clip at least one of the two.")
         return BatchFeature(outputs, tensor_type=video_kwargs["return_tensors"], skip_tensor_conversion=UNTENSORED)
 
     def _clip_audio(self, index: int, decoded, entry, rate, head_seconds: float, fallback: str) -> tuple:

@@ -32,11 +32,18 @@ CODE_FILES = [
     "audio_resampling_tacfn.py",
     "augmentation_tacfn.py",
     "configuration_tacfn.py",
+    "face_landmarks_tacfn.py",
     "feature_extraction_tacfn.py",
     "frame_boxes_tacfn.py",
     "media_io_tacfn.py",
+    "missing_modality_tacfn.py",
+    "model_inputs_tacfn.py",
+    "modeling_outputs_tacfn.py",
     "modeling_tacfn.py",
+    "orientation_tacfn.py",
     "processing_tacfn.py",
+    "timeline_tacfn.py",
+    "video_inputs_tacfn.py",
     "video_processing_tacfn.py",
 ]
 UPLOADED = sorted(

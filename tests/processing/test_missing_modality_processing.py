@@ -81,7 +81,31 @@ def test_the_default_processor_still_refuses_a_missing_modality(silent_clip, aud
         processor("silence")
 
 
+def face_cropping_processor(no_face: str) -> TACFNProcessor:
+    video_processor = TACFNVideoProcessor(num_frames=8, size={"height": 32, "width": 32}, face_box_source="detector")
+    return TACFNProcessor(TACFNFeatureExtractor(), video_processor, missing_modality="mask", no_face=no_face)
+
+
+def test_a_video_without_a_face_can_be_marked_without_video(box_clip, face_clip):
+    # the box clip shows no face to the detector, the face clip a drawn face
+    with pytest.warns(UserWarning, match="no face detected"):
+        kept = face_cropping_processor("centre_crop")([box_clip.path, face_clip], return_crop_sources=True)
+    assert kept["crop_sources"] == ["centre", "detector"] and kept["video_mask"].tolist() == [True, True]
+    with pytest.warns(UserWarning, match=r"box.mp4' shows no face: its video is marked missing"):
+        marked = face_cropping_processor("missing")([box_clip.path, face_clip])
+    assert marked["video_mask"].tolist() == [False, True] and marked["audio_mask"].tolist() == [True, True]
+    assert not marked["pixel_values_videos"][0].any()
+    assert torch.equal(marked["pixel_values_videos"][1], kept["pixel_values_videos"][1])
+    assert torch.equal(marked["input_features"], kept["input_features"])
+    with pytest.raises(ValueError, match="needs missing_modality='mask'"):
+        face_cropping_processor("missing")(face_clip, missing_modality="error")
+    with pytest.raises(ValueError, match="no_face must be one of"):
+        TACFNProcessor(TACFNFeatureExtractor(), TACFNVideoProcessor(), no_face="blur")
+
+
 def test_the_setting_is_saved_with_the_processor(tmp_path):
     processor().save_pretrained(tmp_path)
     assert json.loads((tmp_path / "processor_config.json").read_text())["missing_modality"] == "mask"
     assert TACFNProcessor.from_pretrained(tmp_path).missing_modality == "mask"
+    face_cropping_processor("missing").save_pretrained(tmp_path)
+    assert TACFNProcessor.from_pretrained(tmp_path).no_face == "missing"
