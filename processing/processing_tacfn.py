@@ -16,6 +16,7 @@ from .video_processing_tacfn import (
     as_list_of_videos,
     one_entry_per_clip,
 )
+from .waveform_feature_extraction_tacfn import TACFNWaveformFeatureExtractor
 
 
 # the video settings that decide which frames of a file are decoded (and from where its own audio track is read)
@@ -43,14 +44,19 @@ class TACFNProcessor(ProcessorMixin):
     class attributes `videos_kwargs` and `require_audio`).
 
     Args:
-        feature_extractor ([`TACFNFeatureExtractor`]): Audio -> MFCC `input_features`.
+        feature_extractor ([`TACFNFeatureExtractor`] or [`TACFNWaveformFeatureExtractor`]): Audio -> MFCC
+            `input_features`, or a pretrained speech encoder's `input_values`.
         video_processor ([`TACFNVideoProcessor`]): Frames -> `pixel_values_videos`.
     """
 
     videos_kwargs = {"return_tensors": "pt"}
     require_audio = True
 
-    def __init__(self, feature_extractor: TACFNFeatureExtractor, video_processor: TACFNVideoProcessor):
+    def __init__(
+        self,
+        feature_extractor: TACFNFeatureExtractor | TACFNWaveformFeatureExtractor,
+        video_processor: TACFNVideoProcessor,
+    ):
         super().__init__(feature_extractor=feature_extractor, video_processor=video_processor)
 
     def to_dict(self) -> dict:
@@ -98,7 +104,8 @@ class TACFNProcessor(ProcessorMixin):
 
         Returns:
             [`BatchFeature`] with `pixel_values_videos` (batch, num_frames, 3, height, width) and `input_features`
-            (batch, num_mfcc, num_audio_frames), both float32.
+            (batch, num_mfcc, num_audio_frames), or `input_values` (batch, samples) with a waveform feature extractor;
+            float32.
         """
         if videos is None:
             raise ValueError(f"{self.__class__.__name__} needs videos (a path, frames, or a list of them).")
@@ -148,14 +155,16 @@ class TACFNProcessor(ProcessorMixin):
         return to_mono_float(entry, f"audio[{index}]"), int(rate)
 
     def _extract_features(self, waveforms: list) -> dict:
-        """MFCCs of every clip through the feature extractor; `(None, None)` entries get the MFCCs of silence."""
+        """The audio features (MFCCs, or a speech encoder's `input_values`) of every clip through the feature
+        extractor; `(None, None)` entries get the features of silence."""
         silence = (np.zeros(1, dtype=np.float32), self.feature_extractor.sampling_rate)
+        name = self.feature_extractor.model_input_names[0]
         features = [
-            self.feature_extractor(waveform, sampling_rate=rate)["input_features"][0]
+            self.feature_extractor(waveform, sampling_rate=rate)[name][0]
             for waveform, rate in (silence if waveform is None else (waveform, rate) for waveform, rate in waveforms)
         ]
-        # list of (num_mfcc, frames) -> (batch, num_mfcc, frames)
-        return {"input_features": np.stack(features).astype(np.float32)}
+        # list of (num_mfcc, frames) -> (batch, num_mfcc, frames), or list of (samples,) -> (batch, samples)
+        return {name: np.stack(features).astype(np.float32)}
 
 
 def _silence_or_error(problem: str, require_audio: bool) -> tuple:
