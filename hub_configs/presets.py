@@ -1,7 +1,9 @@
 """Named model and preprocessing settings: `tiny` for CPU demos and tests, `ravdess` and `iemocap` for the published
 settings. `training/train.py --config NAME`, `hub_configs/build.py` and the benchmarks read them from here."""
 
-from transformers import AutoImageProcessor
+import copy
+
+from transformers import AutoImageProcessor, VideoMAEConfig, Wav2Vec2Config
 
 from modeling_tacfn import TACFNConfig
 from modeling_tacfn.configuration_tacfn import RAVDESS_EMOTIONS
@@ -23,13 +25,20 @@ MODEL_PRESETS = {
     ),
     "ravdess": dict(id2label=dict(enumerate(RAVDESS_EMOTIONS))),
     "iemocap": dict(id2label=dict(enumerate(IEMOCAP_EMOTIONS))),
+    # TACFN fusion over wav2vec2-base and VideoMAE-base: Transformers' default configurations of these architectures
+    # (the base sizes), named after the repositories whose weights `--audio_encoder` / `--video_encoder` load
+    "wav2vec2-videomae": dict(
+        audio_config=Wav2Vec2Config(name_or_path="facebook/wav2vec2-base"),
+        video_config=VideoMAEConfig(name_or_path="MCG-NJU/videomae-base"),
+        id2label=dict(enumerate(RAVDESS_EMOTIONS)),
+    ),
 }
 
 
 def model_config(name: str, **overrides) -> TACFNConfig:
     """The configuration of a preset (`tiny`, `ravdess`, `iemocap`) or of a saved model folder / config file path."""
     if name in MODEL_PRESETS:
-        return TACFNConfig(**{**MODEL_PRESETS[name], **overrides})
+        return TACFNConfig(**{**copy.deepcopy(MODEL_PRESETS[name]), **overrides})
     return TACFNConfig.from_pretrained(name, **overrides)
 
 

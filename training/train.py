@@ -27,7 +27,9 @@ from transformers.trainer import TRAINING_ARGS_NAME
 from hub_configs.presets import MODEL_PRESETS, model_config, processor_for
 from hub_configs.publish import publish
 from modeling_tacfn import TACFNForAudioVisualClassification
+from modeling_tacfn.encoder_loading_tacfn import encoder_configs, load_encoder_weights
 from processing import save_pipeline
+from training.encoder_training import EncoderFreezing, EncoderTrainer
 from training.metrics import build_compute_metrics
 from training.plots import plot_confusion_matrix
 from training.splits import AugmentationEpoch, clip_transform, load_splits
@@ -49,6 +51,18 @@ class ModelArguments:
     )
     init_audio_from: str | None = field(
         default=None, metadata={"help": "A trained audio-only model folder whose audio encoder starts this model."}
+    )
+    audio_encoder: str | None = field(
+        default=None, metadata={"help": "A pretrained speech encoder (Hub name or folder, e.g. facebook/wav2vec2-base)."}
+    )
+    video_encoder: str | None = field(
+        default=None, metadata={"help": "A pretrained video encoder (Hub name or folder, e.g. MCG-NJU/videomae-base)."}
+    )
+    encoder_learning_rate: float | None = field(
+        default=None, metadata={"help": "Learning rate of the pretrained encoders (default: --learning_rate)."}
+    )
+    freeze_encoders_steps: int = field(
+        default=0, metadata={"help": "Steps the pretrained encoders stay frozen; -1 freezes them for the whole run."}
     )
 
     @property
@@ -77,10 +91,12 @@ class DataArguments:
 
 def build_model(model_args: ModelArguments, label_names: list[str]) -> TACFNForAudioVisualClassification:
     """A fresh model for the preset and modality, its encoders optionally taken from trained unimodal models."""
+    encoders = encoder_configs(model_args.audio_encoder, model_args.video_encoder)
     config = model_config(
-        model_args.config, modality=model_args.modality, id2label=dict(enumerate(label_names)), label2id=None
+        model_args.config, modality=model_args.modality, id2label=dict(enumerate(label_names)), label2id=None, **encoders
     )
     model = TACFNForAudioVisualClassification(config)
+    load_encoder_weights(model, model_args.audio_encoder, model_args.video_encoder)
     for modality, source in (("video", model_args.init_video_from), ("audio", model_args.init_audio_from)):
         if source:
             load_encoder(model, modality, source)
@@ -145,7 +161,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     set_seed(training_args.seed)
     splits, label_names = load_splits(data_args)
     model = build_model(model_args, label_names)
-    processor = processor_for(model.config)
+    processor = processor_for(model.config, model_args.audio_encoder, model_args.video_encoder)
     augmentation = AugmentationEpoch(training_args.seed)
     splits["train"].set_transform(clip_transform(processor, data_args.dataset, augmentation))
     for name in ("validation", "test"):
@@ -153,13 +169,14 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
 
     training_args.remove_unused_columns = False  # the transforms read the path columns
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # published once, by hub_configs
-    trainer = Trainer(
+    trainer = EncoderTrainer(
         model=model,
+        encoder_learning_rate=model_args.encoder_learning_rate,
         args=training_args,
         train_dataset=splits["train"],
         eval_dataset=splits["validation"],
         compute_metrics=build_compute_metrics(label_names),
-        callbacks=[augmentation],
+        callbacks=[augmentation, EncoderFreezing(model, model_args.freeze_encoders_steps)],
     )
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model()
