@@ -12,11 +12,11 @@ from transformers import (
     TrainingArguments,
     VideoMAEImageProcessor,
     VideoMAEModel,
-    Wav2Vec2FeatureExtractor,
     Wav2Vec2Model,
 )
 
 from hub_configs.presets import processor_for
+from processing import TACFNWaveformFeatureExtractor
 from modeling_tacfn import TACFNForAudioVisualClassification
 from tests.encoder_configs import AUDIO_ENCODERS, FUSION_KWARGS, VIDEO_ENCODERS
 from training.data.demo import write_demo_ravdess
@@ -28,11 +28,12 @@ from training.train import main as train_main
 
 @pytest.fixture(scope="module")
 def encoder_folders(tmp_path_factory) -> tuple[str, str]:
-    """A speech and a video encoder saved with their preprocessing, as on the Hub."""
+    """A speech and a video encoder saved with their preprocessing, as on the Hub (the speech preprocessing keeps 0.5 s
+    of audio: 400 encoder frames, so that training steps stay fast)."""
     root = tmp_path_factory.mktemp("encoders")
     torch.manual_seed(0)
     Wav2Vec2Model(AUDIO_ENCODERS["wav2vec2"]()).save_pretrained(root / "speech")
-    Wav2Vec2FeatureExtractor(do_normalize=True).save_pretrained(root / "speech")
+    TACFNWaveformFeatureExtractor(audio_duration=0.5, do_normalize=True).save_pretrained(root / "speech")
     VideoMAEModel(VIDEO_ENCODERS["videomae"]()).save_pretrained(root / "video")
     VideoMAEImageProcessor(image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5]).save_pretrained(root / "video")
     return str(root / "speech"), str(root / "video")
@@ -66,28 +67,28 @@ def test_a_trainer_run_lowers_the_loss_and_trains_the_encoders_at_their_rate_aft
     before, encoder_start = mean_loss(model, batch), model.tacfn.audio_encoder.model.state_dict()
     encoder_start = {name: value.clone() for name, value in encoder_start.items()}
     args = TrainingArguments(
-        output_dir=str(tmp_path), max_steps=24, per_device_train_batch_size=8, learning_rate=1e-2, report_to="none",
-        save_strategy="no", use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, seed=0, logging_steps=4,
-        remove_unused_columns=False,
+        output_dir=str(tmp_path), max_steps=16, per_device_train_batch_size=8, learning_rate=1e-2,
+        lr_scheduler_type="constant", report_to="none", save_strategy="no", use_cpu=True, dataloader_num_workers=0,
+        disable_tqdm=True, seed=0, logging_steps=4, remove_unused_columns=False,
     )  # fmt: skip
     frozen_weights = {}
 
     class RecordAtUnfreezing(TrainerCallback):
         def on_step_begin(self, args, state, control, **kwargs):
-            if state.global_step == 6:
+            if state.global_step == 4:
                 frozen_weights.update({n: v.clone() for n, v in model.tacfn.audio_encoder.model.state_dict().items()})
 
-    callbacks = [EncoderFreezing(model, steps=6), RecordAtUnfreezing()]
+    callbacks = [EncoderFreezing(model, steps=4), RecordAtUnfreezing()]
     trainer = EncoderTrainer(model=model, args=args, train_dataset=examples, encoder_learning_rate=1e-3, callbacks=callbacks)
     trainer.train()
     rates = sorted({group["initial_lr"] for group in trainer.optimizer.param_groups})
     assert rates == [1e-3, 1e-2]
-    for name, value in encoder_start.items():  # frozen for the first 6 steps
+    for name, value in encoder_start.items():  # frozen for the first 4 steps
         assert torch.equal(frozen_weights[name], value), name
     final = model.tacfn.audio_encoder.model.state_dict()
     assert any(not torch.equal(final[name], value) for name, value in encoder_start.items() if value.is_floating_point())
     after = mean_loss(model, batch)
-    assert after < 0.8 * before, (before, after)
+    assert after < 0.5 * before, (before, after)
 
 
 def test_train_py_flags_build_the_model_over_pretrained_encoders(encoder_folders, demo_root, tmp_path):
