@@ -40,7 +40,7 @@ def clip_inputs(preset: str) -> tuple[TACFNForAudioVisualClassification, dict]:
 def forward_figures(preset: str, calls: int) -> tuple[int, float, float]:
     """Parameters, GFLOP of one clip's forward pass (torch's FLOP counter) and the median seconds of one forward."""
     model, inputs = clip_inputs(preset)
-    # no_grad, not inference_mode: the FLOP counter cannot run wav2vec2's weight-normalised convolution in inference mode
+    # no_grad, not inference_mode: the FLOP counter fails on wav2vec2's weight-normalised convolution in inference mode
     with torch.no_grad():
         with FlopCounterMode(display=False) as counter:
             model(**inputs)

@@ -63,7 +63,8 @@ def processor_for(
             )
     if video_source:
         image_processor = AutoImageProcessor.from_pretrained(video_source)
-        video_settings = {"image_mean": image_processor.image_mean, "image_std": image_processor.image_std, **video_settings}
+        statistics = {"image_mean": image_processor.image_mean, "image_std": image_processor.image_std}
+        video_settings = {**statistics, **video_settings}
     return TACFNProcessor(
         feature_extractor=feature_extractor,
         video_processor=TACFNVideoProcessor(

@@ -170,8 +170,8 @@ class TACFNSelectionTransformer(nn.Module):
         self.final_norm = nn.LayerNorm(self.hidden_size)
 
     def forward(self, audio_sequence: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """audio_sequence (batch, steps, hidden) -> summary (batch, hidden). With `lengths` (batch,), each clip's summary
-        is its last valid step, which (causal attention) has seen only that clip's valid steps: padding is ignored."""
+        """audio_sequence (batch, steps, hidden) -> summary (batch, hidden). With `lengths` (batch,), each clip's
+        summary is its last valid step, which (causal attention) has seen only that clip's valid steps: padding is ignored."""
         steps = audio_sequence.shape[1]
         positions = sinusoidal_positions(steps, self.hidden_size, audio_sequence.device, audio_sequence.dtype)
         hidden_states = self.embed_dropout(math.sqrt(self.hidden_size) * audio_sequence + positions)
@@ -272,8 +272,8 @@ class TACFNPreTrainedModel(PreTrainedModel):
 
     @classmethod
     def from_encoders(cls, audio: str | None = None, video: str | None = None, **config_kwargs):
-        """A new model over pretrained encoders named by Hub repositories or folders, e.g. `audio="facebook/wav2vec2-base"`,
-        `video="MCG-NJU/videomae-base"` (`None` keeps that built-in encoder); the fusion and classifier start fresh.
+        """A new model over pretrained encoders named by Hub repositories or folders, e.g.
+        `audio="facebook/wav2vec2-base"`, `video="MCG-NJU/videomae-base"` (`None` keeps that built-in encoder); the fusion and classifier start fresh.
         `config_kwargs` go to [`TACFNConfig`] (e.g. `id2label`, `audio_projection_size`)."""
         return load_pretrained_encoders(cls, TACFNConfig, audio, video, **config_kwargs)
 

@@ -15,7 +15,9 @@ _SPEECH = dict(
     num_conv_pos_embeddings=16,
     num_conv_pos_embedding_groups=2,
 )
-_VIDEO = dict(image_size=32, num_frames=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37)
+_VIDEO = dict(
+    image_size=32, num_frames=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37
+)
 
 AUDIO_ENCODERS = {
     "wav2vec2": lambda **kwargs: Wav2Vec2Config(**{**_SPEECH, **kwargs}),

@@ -53,7 +53,7 @@ class ModelArguments:
         default=None, metadata={"help": "A trained audio-only model folder whose audio encoder starts this model."}
     )
     audio_encoder: str | None = field(
-        default=None, metadata={"help": "A pretrained speech encoder (Hub name or folder, e.g. facebook/wav2vec2-base)."}
+        default=None, metadata={"help": "A pretrained speech encoder (Hub name or folder: facebook/wav2vec2-base)."}
     )
     video_encoder: str | None = field(
         default=None, metadata={"help": "A pretrained video encoder (Hub name or folder, e.g. MCG-NJU/videomae-base)."}
