@@ -20,7 +20,7 @@ import sys
 from benchmarks.report import report
 
 
-MODULES = ("preprocessing", "model", "clip_store", "speed_levers")
+MODULES = ("preprocessing", "model", "encoders", "clip_store", "speed_levers")
 # preprocessing with 2 DataLoader workers delivers clips at least as fast as the published-size model trains on them
 KEEPS_UP_TARGET = 1.0
 PREPROCESSING_FIGURE = "preprocess_720p_landmark_crop_2_workers"

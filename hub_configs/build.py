@@ -1,5 +1,6 @@
-"""Generate the ready-to-publish configuration folders `hub_configs/tacfn-ravdess/` (the published RAVDESS setting)
-and `hub_configs/tacfn-iemocap/` (the IEMOCAP 4-class setting) from the code: `config.json` and
+"""Generate the ready-to-publish configuration folders `hub_configs/tacfn-ravdess/` (the published RAVDESS setting),
+`hub_configs/tacfn-iemocap/` (the IEMOCAP 4-class setting) and `hub_configs/tacfn-ravdess-wav2vec2-videomae/` (the
+fusion over wav2vec2-base and VideoMAE-base, for RAVDESS) from the code: `config.json` and
 `processor_config.json` exactly as `save_pretrained` writes them for the presets of `hub_configs/presets.py`, and the
 model card `README.md`.
 
@@ -22,7 +23,13 @@ from .datasets import DATASETS
 
 HUB_CONFIGS_DIR = Path(__file__).resolve().parent
 # folder name -> the preset of `hub_configs/presets.py` (also the data set) it is generated from
-HUB_CONFIGS = {"tacfn-ravdess": "ravdess", "tacfn-iemocap": "iemocap"}
+HUB_CONFIGS = {
+    "tacfn-ravdess": "ravdess",
+    "tacfn-iemocap": "iemocap",
+    "tacfn-ravdess-wav2vec2-videomae": "wav2vec2-videomae",
+}
+# the data set of a preset that is not named after one
+DATASET_OF_PRESET = {"wav2vec2-videomae": "ravdess"}
 SAVED_FILES = ("config.json", "processor_config.json")
 # written by `save_pretrained` from the installed library, not from this project's code; ignored by `--check`
 LIBRARY_VERSION_KEYS = ("transformers_version",)
@@ -45,7 +52,8 @@ def generated_files(name: str) -> dict[str, str]:
         config.save_pretrained(scratch)
         processor.save_pretrained(scratch)
         files = {file_name: (Path(scratch) / file_name).read_text(encoding="utf-8") for file_name in SAVED_FILES}
-    card = build_model_card(config, processor, name, DATASETS[preset], has_weights=False, preset=preset)
+    facts = DATASETS[DATASET_OF_PRESET.get(preset, preset)]
+    card = build_model_card(config, processor, name, facts, has_weights=False, preset=preset)
     files["README.md"] = str(card)
     return files
 

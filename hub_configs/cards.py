@@ -212,7 +212,9 @@ def eval_results_for_model_index(results: TrainingResults, facts: DatasetFacts) 
     ]
 
 
-def card_metadata(repo_id: str, facts: DatasetFacts, results: TrainingResults | None) -> ModelCardData:
+def card_metadata(
+    repo_id: str, facts: DatasetFacts, results: TrainingResults | None, base_models: list[str] | None = None
+) -> ModelCardData:
     """
     The card's YAML metadata.
 
@@ -220,8 +222,10 @@ def card_metadata(repo_id: str, facts: DatasetFacts, results: TrainingResults | 
         repo_id: The repository (or local folder name) the card belongs to; names the `model-index` entry.
         facts: The data set of the model.
         results: Results to fill the `model-index` with; None leaves it out.
+        base_models: The pretrained encoders the model starts from (`base_model`); None or empty leaves it out.
     """
     return ModelCardData(
+        base_model=base_models or None,
         library_name="transformers",
         pipeline_tag="video-classification",
         license="apache-2.0",
@@ -251,6 +255,41 @@ def count_parameters(config: TACFNConfig) -> tuple[int, int]:
         model = TACFNForAudioVisualClassification(config)
     stand_ins = model.tacfn.stand_ins.parameters() if model.tacfn.stand_ins is not None else ()
     return sum(parameter.numel() for parameter in model.parameters()), sum(value.numel() for value in stand_ins)
+
+
+def base_models(config: TACFNConfig) -> list[str]:
+    """The repositories of the pretrained encoders (`audio_config` / `video_config`) that the model starts from."""
+    encoders = (config.audio_config, config.video_config)
+    return [encoder.name_or_path for encoder in encoders if encoder is not None and encoder.name_or_path]
+
+
+def encoder_descriptions(config: TACFNConfig) -> tuple[str, str]:
+    """How the card describes the video and the audio encoder (built-in, or a pretrained Transformers encoder)."""
+    if config.video_config is None:
+        video = (
+            f"{video_encoder_name(config)} encodes {config.num_frames} face frames of {config.image_size}x"
+            f"{config.image_size} (cardinality {config.video_cardinality})"
+        )
+    else:
+        time, height, width = config.video_feature_shape
+        video = (
+            f"{_encoder_name(config.video_config)} video Transformer encodes {config.num_frames} face frames of "
+            f"{config.image_size}x{config.image_size} into patch tokens on a {time}x{height}x{width} grid, the map "
+            "the fusion weights score"
+        )
+    if config.audio_config is None:
+        audio = f"a 1D CNN encodes {config.num_mfcc} MFCCs x {config.num_audio_frames} frames of the speech"
+    else:
+        audio = (
+            f"a {_encoder_name(config.audio_config)} speech encoder encodes the waveform, its hidden states projected "
+            f"to {config.fusion_hidden_size} channels"
+        )
+    return video, audio
+
+
+def _encoder_name(config) -> str:
+    """A pretrained encoder's family and, when recorded, its repository: "wav2vec2 (facebook/wav2vec2-base)"."""
+    return f"{config.model_type} ({config.name_or_path})" if config.name_or_path else config.model_type
 
 
 def video_encoder_name(config: TACFNConfig) -> str:
@@ -316,7 +355,7 @@ def build_model_card(
     video = processor.video_processor
     num_parameters, num_stand_ins = count_parameters(config)
     return ModelCard.from_template(
-        card_metadata(repo_id, facts, results),
+        card_metadata(repo_id, facts, results, base_models(config)),
         template_path=str(TEMPLATE_PATH),
         repo_id=repo_id,
         config=config,
@@ -326,7 +365,7 @@ def build_model_card(
         labels=label_names(config),
         num_parameters=num_parameters,
         num_stand_ins=num_stand_ins,
-        video_encoder=video_encoder_name(config),
+        encodings=encoder_descriptions(config),
         resample=PILImageResampling(int(video.resample)).name.lower(),
         pixel_scaling=pixel_scaling(video),
         requirements=remote_code_requirements(),

@@ -21,6 +21,7 @@ from processing import (
     TACFNFeatureExtractor,
     TACFNProcessor,
     TACFNVideoProcessor,
+    TACFNWaveformFeatureExtractor,
 )
 
 from .configuration_tacfn import TACFNConfig
@@ -37,12 +38,15 @@ AutoConfig.register(TACFNConfig.model_type, TACFNConfig, exist_ok=True)
 AutoModel.register(TACFNConfig, TACFNModel, exist_ok=True)
 AutoModelForVideoClassification.register(TACFNConfig, TACFNForAudioVisualClassification, exist_ok=True)
 AutoFeatureExtractor.register(TACFNConfig, TACFNFeatureExtractor, exist_ok=True)
+# found by the class name saved in its config (a name key, since TACFNConfig's entry is the MFCC extractor)
+AutoFeatureExtractor.register(TACFNWaveformFeatureExtractor.__name__, TACFNWaveformFeatureExtractor, exist_ok=True)
 AutoVideoProcessor.register(TACFNConfig, TACFNVideoProcessor, exist_ok=True)
 AutoProcessor.register(TACFNConfig, TACFNProcessor, exist_ok=True)
 TACFNConfig.register_for_auto_class()
 TACFNModel.register_for_auto_class("AutoModel")
 TACFNForAudioVisualClassification.register_for_auto_class("AutoModelForVideoClassification")
 TACFNFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
+TACFNWaveformFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
 TACFNVideoProcessor.register_for_auto_class("AutoVideoProcessor")
 TACFNProcessor.register_for_auto_class("AutoProcessor")
 PIPELINE_REGISTRY.register_pipeline(

@@ -1,6 +1,9 @@
 """TACFN model configuration."""
 
-from transformers import PretrainedConfig
+from transformers import AutoConfig, PretrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+from .encoder_configs_tacfn import as_encoder_config, check_audio_encoder_config, video_token_grid
 
 
 RAVDESS_EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
@@ -88,6 +91,23 @@ class TACFNConfig(PretrainedConfig):
             when given it must match.
         initializer_range (`float`, *optional*, defaults to 0.02):
             Standard deviation of the normal initialisation of linear layers.
+        audio_config (`dict` or `PretrainedConfig`, *optional*):
+            Configuration of a Transformers raw-waveform speech encoder (wav2vec2, HuBERT, WavLM, Data2VecAudio, ...)
+            that replaces the built-in MFCC encoder; serialised inside `config.json` as composite Transformers models
+            do (a `dict` needs its `model_type`). Its hidden states, projected to `audio_projection_size`, feed the
+            selection Transformer; the classifier reads their mean over the clip's frames. The model then takes
+            `input_values` (a 16 kHz waveform) instead of `input_features`, and the `audio_hidden_sizes`,
+            `audio_kernel_sizes`, `audio_padding`, `audio_pool_size`, `audio_dropouts`, `num_mfcc` and
+            `num_audio_frames` settings are unused. See [`TACFNForAudioVisualClassification.from_encoders`].
+        video_config (`dict` or `PretrainedConfig`, *optional*):
+            Configuration of a Transformers video Transformer with tubelet patches (VideoMAE, ViViT) that replaces the
+            built-in 3D ResNeXt; its patch tokens, at their (time, height, width) positions, are the map the fusion
+            weights score and reinforce. `num_frames`, `image_size` and `num_channels` are then taken from it, and the
+            other `video_*` settings are unused.
+        audio_projection_size (`int`, *optional*, defaults to 256):
+            Width of the fusion (selection Transformer and splicing scores) when `audio_config` is given: the audio
+            encoder's hidden states are projected to it. Unused with the built-in audio encoder, whose output channels
+            set the width.
         kwargs:
             Passed to [`PretrainedConfig`], e.g. `id2label` / `label2id` (defaults: the 8 RAVDESS emotions) and
             `problem_type`.
@@ -104,6 +124,11 @@ class TACFNConfig(PretrainedConfig):
     """
 
     model_type = "tacfn"
+    # optional: `None` keeps the built-in encoder; a dict without `model_type` is read as the default family's
+    sub_configs_defaults = {
+        "audio_config": SubConfigSpec(config_class=AutoConfig, model_type="wav2vec2", optional=True),
+        "video_config": SubConfigSpec(config_class=AutoConfig, model_type="videomae", optional=True),
+    }
 
     def __init__(
         self,
@@ -134,11 +159,21 @@ class TACFNConfig(PretrainedConfig):
         classifier_dropout: float = 0.0,
         hidden_size: int | None = None,
         initializer_range: float = 0.02,
+        audio_config: dict | PretrainedConfig | None = None,
+        video_config: dict | PretrainedConfig | None = None,
+        audio_projection_size: int = 256,
         **kwargs,
     ):
         if "id2label" not in kwargs and "num_labels" not in kwargs:
             kwargs["id2label"] = dict(enumerate(RAVDESS_EMOTIONS))
+        # set before `PretrainedConfig.__init__`, which reads the sub-configurations
+        self.audio_config = as_encoder_config(audio_config, "audio_config")
+        self.video_config = as_encoder_config(video_config, "video_config")
         super().__init__(**kwargs)
+        if self.video_config is not None:
+            video_token_grid(self.video_config)  # a ValueError unless it is a tubelet video Transformer
+            num_frames, image_size = self.video_config.num_frames, self.video_config.image_size
+            num_channels = self.video_config.num_channels
         self.num_frames = num_frames
         self.image_size = image_size
         self.num_channels = num_channels
@@ -165,6 +200,7 @@ class TACFNConfig(PretrainedConfig):
         self.modality_dropout = modality_dropout
         self.classifier_dropout = classifier_dropout
         self.initializer_range = initializer_range
+        self.audio_projection_size = audio_projection_size
         self._validate_architecture()
         if hidden_size is not None and hidden_size != self.hidden_size:
             raise ValueError(
@@ -175,18 +211,43 @@ class TACFNConfig(PretrainedConfig):
     @property
     def hidden_size(self) -> int:
         """Width of the clip representation the classifier sees (3712 for the published setting)."""
-        video_width = self.video_hidden_sizes[-1]
-        audio_width = self.audio_hidden_sizes[-1] * self.audio_sequence_length
-        return {"both": video_width + audio_width, "video": video_width, "audio": audio_width}[self.modality]
+        return {
+            "both": self.video_embeds_size + self.audio_embeds_size,
+            "video": self.video_embeds_size,
+            "audio": self.audio_embeds_size,
+        }[self.modality]
+
+    @property
+    def video_embeds_size(self) -> int:
+        """Width of the pooled video representation: the last stage's channels, or the video encoder's hidden size."""
+        return self.video_config.hidden_size if self.video_config is not None else self.video_hidden_sizes[-1]
+
+    @property
+    def audio_embeds_size(self) -> int:
+        """Width of the audio representation: the built-in encoder's flattened sequence (channels x steps), or the
+        fusion width for a pretrained audio encoder (its projected hidden states averaged over the clip)."""
+        if self.audio_config is not None:
+            return self.fusion_hidden_size
+        return self.audio_hidden_sizes[-1] * self.audio_sequence_length
+
+    @property
+    def audio_input_name(self) -> str:
+        """The model's audio input: `"input_features"` (MFCC) for the built-in encoder, `"input_values"` (a waveform)
+        for a pretrained one."""
+        return "input_features" if self.audio_config is None else "input_values"
 
     @property
     def fusion_hidden_size(self) -> int:
-        """Width of the selection Transformer and of the splicing scores (the audio encoder's output channels)."""
-        return self.audio_hidden_sizes[-1]
+        """Width of the selection Transformer and of the splicing scores: the built-in audio encoder's output channels,
+        or `audio_projection_size` for a pretrained audio encoder."""
+        return self.audio_projection_size if self.audio_config is not None else self.audio_hidden_sizes[-1]
 
     @property
     def video_feature_shape(self) -> tuple[int, int, int]:
-        """(time, height, width) of the video encoder's last feature map; (2, 7, 7) for the published setting."""
+        """(time, height, width) of the video encoder's last feature map; (2, 7, 7) for the published setting, the
+        tubelet grid of a pretrained video encoder."""
+        if self.video_config is not None:
+            return video_token_grid(self.video_config)
         time, side = self.num_frames, conv_output_length(self.image_size, 7, stride=2, padding=3)
         time, side = conv_output_length(time, 3, 2, 1), conv_output_length(side, 3, 2, 1)
         for _ in self.video_layers[1:]:
@@ -212,8 +273,15 @@ class TACFNConfig(PretrainedConfig):
                 f"modality_dropout must be a probability in [0, 1], and 0 unless modality='both'; got "
                 f"{self.modality_dropout!r} for modality={self.modality!r}."
             )
-        self._validate_video_encoder()
-        self._validate_audio_encoder()
+        for modality, encoder_config in (("audio", self.audio_config), ("video", self.video_config)):
+            if encoder_config is not None and self.modality not in ("both", modality):
+                raise ValueError(f"{modality}_config is given but a {self.modality!r} model has no {modality} encoder.")
+        if self.video_config is None:
+            self._validate_video_encoder()
+        if self.audio_config is None:
+            self._validate_audio_encoder()
+        else:
+            check_audio_encoder_config(self.audio_config)
         if self.fusion_hidden_size % self.fusion_num_heads != 0:
             raise ValueError(
                 f"fusion_num_heads={self.fusion_num_heads} does not divide the fusion width "

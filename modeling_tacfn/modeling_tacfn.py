@@ -13,8 +13,10 @@ from transformers.processing_utils import Unpack
 from transformers.utils import TransformersKwargs, can_return_tuple
 
 from .configuration_tacfn import TACFNConfig
+from .encoder_loading_tacfn import load_pretrained_encoders
 from .model_inputs_tacfn import check_inputs, where_present
 from .modeling_outputs_tacfn import TACFNAudioVisualClassifierOutput, TACFNModelOutput
+from .pretrained_encoders_tacfn import AudioEncoding, TACFNPretrainedAudioEncoder, TACFNPretrainedVideoEncoder
 
 
 AUTO_MAP = {
@@ -167,8 +169,9 @@ class TACFNSelectionTransformer(nn.Module):
         )
         self.final_norm = nn.LayerNorm(self.hidden_size)
 
-    def forward(self, audio_sequence: torch.Tensor) -> torch.Tensor:
-        # audio_sequence: (batch, steps, hidden)
+    def forward(self, audio_sequence: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """audio_sequence (batch, steps, hidden) -> summary (batch, hidden). With `lengths` (batch,), each clip's
+        summary is its last valid step, which (causal attention) has seen only that clip's valid steps: padding is ignored."""
         steps = audio_sequence.shape[1]
         positions = sinusoidal_positions(steps, self.hidden_size, audio_sequence.device, audio_sequence.dtype)
         hidden_states = self.embed_dropout(math.sqrt(self.hidden_size) * audio_sequence + positions)
@@ -178,7 +181,9 @@ class TACFNSelectionTransformer(nn.Module):
         for layer in self.layers:
             hidden_states = layer(hidden_states, src_mask=causal_mask, is_causal=True)
         # the last step has attended to the whole sequence: (batch, steps, hidden) -> (batch, hidden)
-        return self.final_norm(hidden_states)[:, -1]
+        last = torch.full_like(hidden_states[:, 0, 0], steps, dtype=torch.long) if lengths is None else lengths
+        summary = hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), last - 1]
+        return self.final_norm(summary)
 
 
 class TACFNAdaptiveFusion(nn.Module):
@@ -190,7 +195,7 @@ class TACFNAdaptiveFusion(nn.Module):
         super().__init__()
         hidden_size = config.fusion_hidden_size
         self.selection = TACFNSelectionTransformer(config)
-        self.video_projection = nn.Linear(config.video_hidden_sizes[-1], hidden_size)
+        self.video_projection = nn.Linear(config.video_embeds_size, hidden_size)
         self.audio_projection = nn.Linear(hidden_size, hidden_size, bias=False)
         self.score = nn.Linear(hidden_size, 1)
         self.softmax_over_time = config.fusion_softmax == "spacetime"
@@ -219,7 +224,7 @@ class TACFNAdaptiveFusion(nn.Module):
 class TACFNModalityStandIns(nn.Module):
     """Learned stand-ins for a missing modality in the fused model, one vector per replaced quantity. A clip without
     audio gives the fusion block `audio_summary` (hidden,) instead of the selection Transformer's summary and the
-    classifier `audio_embeds` (audio channels x steps,) instead of its flattened audio sequence; a clip without video
+    classifier `audio_embeds` (`config.audio_embeds_size`,) instead of its audio representation; a clip without video
     skips the fusion and gives the classifier `video_embeds` (video channels,) instead of its pooled video map.
     Initialised to zeros: until a model is trained with modality dropout, a missing modality contributes nothing to the
     fusion scores or the classifier (the other modality's columns and the bias decide)."""
@@ -227,8 +232,8 @@ class TACFNModalityStandIns(nn.Module):
     def __init__(self, config: TACFNConfig):
         super().__init__()
         self.audio_summary = nn.Parameter(torch.zeros(config.fusion_hidden_size))
-        self.audio_embeds = nn.Parameter(torch.zeros(config.audio_hidden_sizes[-1] * config.audio_sequence_length))
-        self.video_embeds = nn.Parameter(torch.zeros(config.video_hidden_sizes[-1]))
+        self.audio_embeds = nn.Parameter(torch.zeros(config.audio_embeds_size))
+        self.video_embeds = nn.Parameter(torch.zeros(config.video_embeds_size))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -265,6 +270,13 @@ class TACFNPreTrainedModel(PreTrainedModel):
         self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **AUTO_MAP}
         return super().save_pretrained(save_directory, *args, **kwargs)
 
+    @classmethod
+    def from_encoders(cls, audio: str | None = None, video: str | None = None, **config_kwargs):
+        """A new model over pretrained encoders named by Hub repositories or folders, e.g.
+        `audio="facebook/wav2vec2-base"`, `video="MCG-NJU/videomae-base"` (`None` keeps that built-in encoder); the fusion and classifier start fresh.
+        `config_kwargs` go to [`TACFNConfig`] (e.g. `id2label`, `audio_projection_size`)."""
+        return load_pretrained_encoders(cls, TACFNConfig, audio, video, **config_kwargs)
+
 
 class TACFNModel(TACFNPreTrainedModel):
     """The encoders and the fusion block; returns the clip representation without a classifier. The fused model also
@@ -272,8 +284,10 @@ class TACFNModel(TACFNPreTrainedModel):
 
     def __init__(self, config: TACFNConfig):
         super().__init__(config)
-        self.video_encoder = TACFNVideoEncoder(config) if config.modality in ("both", "video") else None
-        self.audio_encoder = TACFNAudioEncoder(config) if config.modality in ("both", "audio") else None
+        video_encoder = TACFNVideoEncoder if config.video_config is None else TACFNPretrainedVideoEncoder
+        audio_encoder = TACFNAudioEncoder if config.audio_config is None else TACFNPretrainedAudioEncoder
+        self.video_encoder = video_encoder(config) if config.modality in ("both", "video") else None
+        self.audio_encoder = audio_encoder(config) if config.modality in ("both", "audio") else None
         self.fusion = TACFNAdaptiveFusion(config) if config.modality == "both" else None
         self.stand_ins = TACFNModalityStandIns(config) if config.modality == "both" else None
         self.post_init()
@@ -287,13 +301,16 @@ class TACFNModel(TACFNPreTrainedModel):
         audio_mask: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
+        input_values: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> TACFNModelOutput:
         r"""
         pixel_values_videos (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
             Normalised face frames, e.g. from [`TACFNProcessor`]. A fused model may be given none (no clip has video).
         input_features (`torch.FloatTensor` of shape `(batch_size, num_mfcc, num_audio_frames)`):
-            MFCC of the clip's audio, e.g. from [`TACFNProcessor`]. A fused model may be given none (no clip has audio).
+            MFCC of the clip's audio for the built-in audio encoder, e.g. from [`TACFNProcessor`]. A fused model may
+            be given no audio (no clip has audio).
         video_mask, audio_mask (`torch.BoolTensor` of shape `(batch_size,)`, *optional*):
             Which clips have the modality (defaults: every clip whose tensor is given). A fused model answers a clip
             without audio from its video fused with the learned audio stand-ins, and a clip without video from its
@@ -303,28 +320,34 @@ class TACFNModel(TACFNPreTrainedModel):
             Return the fusion weights alpha as `attentions` (fused model only). Defaults to `config.output_attentions`.
         output_hidden_states (`bool`, *optional*):
             Return every encoder stage's output. Defaults to `config.output_hidden_states`.
+        input_values (`torch.FloatTensor` of shape `(batch_size, samples)`):
+            The waveform for a pretrained audio encoder (`config.audio_config`), instead of `input_features`.
+        attention_mask (`torch.LongTensor` of shape `(batch_size, samples)`, *optional*):
+            1 for the real samples of `input_values`, 0 for padding (a pretrained audio encoder only).
         """
         if output_attentions is None:
             output_attentions = self.config.output_attentions
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
-        video_mask, audio_mask = check_inputs(self.config, pixel_values_videos, input_features, video_mask, audio_mask)
+        video_mask, audio_mask = check_inputs(
+            self.config, pixel_values_videos, input_features, video_mask, audio_mask, input_values, attention_mask
+        )
+        audio_inputs = input_features if self.config.audio_config is None else input_values
 
-        video_maps = audio_blocks = video_embeds = audio_embeds = weights = None
-        if self.audio_encoder is not None and input_features is not None:
-            audio_blocks = self.audio_encoder(input_features.to(self.audio_encoder.conv1.weight.dtype))
-            last_hidden_state = audio_blocks[-1]
-            audio_embeds = audio_blocks[-1].flatten(1)  # (batch, channels, steps) -> (batch, channels * steps)
+        video_maps = audio = video_embeds = audio_embeds = weights = None
+        if self.audio_encoder is not None and audio_inputs is not None:
+            audio = self._encode_audio(audio_inputs.to(self.dtype), attention_mask)
+            last_hidden_state, audio_embeds = audio.hidden_states[-1], audio.embeds
         if self.video_encoder is not None and pixel_values_videos is not None:
-            video_maps = self.video_encoder(pixel_values_videos.to(self.video_encoder.stem.convolution.weight.dtype))
+            video_maps = self.video_encoder(pixel_values_videos.to(self.dtype))
             last_hidden_state = video_maps[-1]
             if self.fusion is not None:
-                last_hidden_state, weights = self._fuse(last_hidden_state, audio_blocks, audio_mask)
+                last_hidden_state, weights = self._fuse(last_hidden_state, audio, audio_mask)
                 weights = weights if video_mask is None else weights * video_mask[:, None, None, None]
             # (batch, channels, time, height, width) -> (batch, channels)
             video_embeds = last_hidden_state.mean(dim=(2, 3, 4))
         if self.stand_ins is not None:
-            batch_size = (pixel_values_videos if input_features is None else input_features).shape[0]
+            batch_size = (pixel_values_videos if audio_inputs is None else audio_inputs).shape[0]
             video_embeds = where_present(video_embeds, self.stand_ins.video_embeds, video_mask, batch_size)
             audio_embeds = where_present(audio_embeds, self.stand_ins.audio_embeds, audio_mask, batch_size)
         pooler_output = torch.cat([embeds for embeds in (video_embeds, audio_embeds) if embeds is not None], dim=1)
@@ -336,16 +359,24 @@ class TACFNModel(TACFNPreTrainedModel):
             audio_embeds=audio_embeds,
             attentions=weights if output_attentions else None,
             video_hidden_states=video_maps if output_hidden_states else None,
-            audio_hidden_states=audio_blocks if output_hidden_states else None,
+            audio_hidden_states=audio.hidden_states if output_hidden_states and audio is not None else None,
         )
 
+    def _encode_audio(self, audio_inputs: torch.Tensor, attention_mask: torch.Tensor | None) -> AudioEncoding:
+        """The audio encoder's output in one form for both kinds of encoder."""
+        if self.config.audio_config is not None:
+            return self.audio_encoder(audio_inputs, attention_mask)
+        blocks = self.audio_encoder(audio_inputs)
+        # (batch, channels, steps) -> the selection's (batch, steps, channels) and the classifier's channel-major
+        # (batch, channels * steps)
+        return AudioEncoding(blocks[-1].transpose(1, 2), blocks[-1].flatten(1), None, blocks)
+
     def _fuse(
-        self, video_map: torch.Tensor, audio_blocks: tuple | None, audio_mask: torch.Tensor | None
+        self, video_map: torch.Tensor, audio: AudioEncoding | None, audio_mask: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The fusion block over the video map, driven by each clip's selected audio summary or, for clips without
         audio, the learned audio-summary stand-in."""
-        # (batch, channels, steps) -> (batch, steps, channels) -> (batch, hidden)
-        summary = None if audio_blocks is None else self.fusion.selection(audio_blocks[-1].transpose(1, 2))
+        summary = None if audio is None else self.fusion.selection(audio.sequence, audio.lengths)  # (batch, hidden)
         summary = where_present(summary, self.stand_ins.audio_summary, audio_mask, video_map.shape[0])
         return self.fusion.reinforce(video_map, summary)
 
@@ -372,10 +403,13 @@ class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
         labels: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
+        input_values: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> TACFNAudioVisualClassifierOutput:
         r"""
-        pixel_values_videos, input_features, video_mask, audio_mask, output_attentions, output_hidden_states:
+        pixel_values_videos, input_features, input_values, attention_mask, video_mask, audio_mask, output_attentions,
+        output_hidden_states:
             As in [`TACFNModel`].
         labels (`torch.LongTensor` of shape `(batch_size,)` or `torch.FloatTensor` of shape `(batch_size, num_labels)`):
             Class indices for single-label classification, multi-hot targets for
@@ -390,6 +424,8 @@ class TACFNForAudioVisualClassification(TACFNPreTrainedModel):
             audio_mask=audio_mask,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            input_values=input_values,
+            attention_mask=attention_mask,
             return_dict=True,
         )
         logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, hidden) -> (batch, num_labels)

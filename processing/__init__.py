@@ -7,6 +7,7 @@ from .feature_extraction_tacfn import TACFNFeatureExtractor
 from .pipeline_tacfn import TASK, TACFNAudioVisualClassificationPipeline, save_pipeline
 from .processing_tacfn import TACFNProcessor
 from .video_processing_tacfn import TACFNVideoProcessor
+from .waveform_feature_extraction_tacfn import TACFNWaveformFeatureExtractor
 
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "TACFNFeatureExtractor",
     "TACFNProcessor",
     "TACFNVideoProcessor",
+    "TACFNWaveformFeatureExtractor",
     "save_pipeline",
 ]

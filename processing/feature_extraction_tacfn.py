@@ -216,22 +216,9 @@ class TACFNFeatureExtractor(SequenceFeatureExtractor):
         if self.resampling == "track_swr_s16":
             waveform = resample_audio_to_pcm16(waveform, sampling_rate, self.sampling_rate)
             sampling_rate = self.sampling_rate
-        start = int(round(self.audio_offset * sampling_rate))
-        length = int(round(self.audio_duration * sampling_rate))
-        window = waveform[start : start + length]
-        if len(window) < length:
-            heard = f"{self.audio_offset:.2f} s + {self.audio_duration:.2f} s"
-            padding = (length - len(window)) / sampling_rate
-            warnings.warn(
-                f"the audio is {len(waveform) / sampling_rate:.2f} s long, shorter than the {heard} the model hears: "
-                f"padded with {padding:.2f} s of silence."
-            )
-            window = np.pad(window, (0, length - len(window)), constant_values=self.padding_value)
-        window = resample_audio(window, sampling_rate, self.sampling_rate)
-        window = window[: self.window_samples]
-        if len(window) < self.window_samples:
-            window = np.pad(window, (0, self.window_samples - len(window)), constant_values=self.padding_value)
-        return window.astype(np.float32)
+        return cut_audio_window(
+            waveform, sampling_rate, self.audio_offset, self.audio_duration, self.sampling_rate, self.padding_value
+        )
 
     def _validate_settings(self) -> None:
         """Raise `ValueError` for settings that cannot give a spectrogram."""
@@ -270,6 +257,28 @@ def dct_matrix(num_coefficients: int, num_inputs: int) -> np.ndarray:
     basis = np.cos(np.pi / num_inputs * (position + 0.5) * coefficient) * np.sqrt(2.0 / num_inputs)
     basis[0] /= np.sqrt(2.0)
     return basis
+
+
+def cut_audio_window(
+    waveform: np.ndarray, sampling_rate: int, offset: float, duration: float, target_rate: int, padding_value: float
+) -> np.ndarray:
+    """The window `[offset, offset + duration)` seconds of mono `waveform`, cut at its own `sampling_rate` (padded,
+    with a warning that says by how much, when the audio is shorter) and resampled to `target_rate` with soxr: float32
+    (round(duration * target_rate),)."""
+    start, length = int(round(offset * sampling_rate)), int(round(duration * sampling_rate))
+    window = waveform[start : start + length]
+    if len(window) < length:
+        padding = (length - len(window)) / sampling_rate
+        warnings.warn(
+            f"the audio is {len(waveform) / sampling_rate:.2f} s long, shorter than the {offset:.2f} s + "
+            f"{duration:.2f} s the model hears: padded with {padding:.2f} s of silence."
+        )
+        window = np.pad(window, (0, length - len(window)), constant_values=padding_value)
+    target_length = int(round(duration * target_rate))
+    window = resample_audio(window, sampling_rate, target_rate)[:target_length]
+    if len(window) < target_length:
+        window = np.pad(window, (0, target_length - len(window)), constant_values=padding_value)
+    return window.astype(np.float32)
 
 
 def _as_list_of_clips(raw_speech) -> list:

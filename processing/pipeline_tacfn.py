@@ -282,7 +282,8 @@ class TACFNAudioVisualClassificationPipeline(Pipeline):
         masks = {name: model_inputs[name] for name in ("video_mask", "audio_mask")}
         tensors = {name: value for name, value in model_inputs.items() if name != "crop_sources"}
         # a modality that no clip of the batch has is not computed at all
-        for name, mask in (("pixel_values_videos", masks["video_mask"]), ("input_features", masks["audio_mask"])):
+        audio_input = self.processor.feature_extractor.model_input_names[0]  # input_features, or input_values
+        for name, mask in (("pixel_values_videos", masks["video_mask"]), (audio_input, masks["audio_mask"])):
             if not mask.any():
                 tensors = {key: value for key, value in tensors.items() if key != name}
         with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):

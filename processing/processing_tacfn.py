@@ -19,6 +19,7 @@ from .video_processing_tacfn import (
     as_list_of_videos,
     one_entry_per_clip,
 )
+from .waveform_feature_extraction_tacfn import TACFNWaveformFeatureExtractor
 
 
 # the video settings that decide which frames of a file are decoded (and from where its own audio track is read)
@@ -52,7 +53,8 @@ class TACFNProcessor(ProcessorMixin):
     class attributes `videos_kwargs` and `require_audio`).
 
     Args:
-        feature_extractor ([`TACFNFeatureExtractor`]): Audio -> MFCC `input_features`.
+        feature_extractor ([`TACFNFeatureExtractor`] or [`TACFNWaveformFeatureExtractor`]): Audio -> MFCC
+            `input_features`, or a pretrained speech encoder's `input_values`.
         video_processor ([`TACFNVideoProcessor`]): Frames -> `pixel_values_videos`.
         missing_modality (`str`, *optional*, defaults to `"error"`): What a clip without audio (a video file with no
             audio track) or without video (an audio file: wav, mp3, m4a, an mp4 without a video stream, or `audio=`
@@ -73,7 +75,7 @@ class TACFNProcessor(ProcessorMixin):
 
     def __init__(
         self,
-        feature_extractor: TACFNFeatureExtractor,
+        feature_extractor: TACFNFeatureExtractor | TACFNWaveformFeatureExtractor,
         video_processor: TACFNVideoProcessor,
         missing_modality="error",
         no_face="centre_crop",
@@ -130,8 +132,9 @@ class TACFNProcessor(ProcessorMixin):
 
         Returns:
             [`BatchFeature`] with `pixel_values_videos` (batch, num_frames, 3, height, width; left out when `videos`
-            is) and `input_features` (batch, num_mfcc, num_audio_frames), both float32, and with
-            `missing_modality="mask"` the boolean `video_mask` and `audio_mask` (batch,).
+            is) and `input_features` (batch, num_mfcc, num_audio_frames), or `input_values` (batch, samples) with a
+            waveform feature extractor, float32, and with `missing_modality="mask"` the boolean `video_mask` and
+            `audio_mask` (batch,).
         """
         processor_kwargs = (*TACFNProcessorKwargs.__annotations__, "return_tensors")
         self.video_processor.reject_unknown_kwargs(kwargs, also_allowed=processor_kwargs)
@@ -251,19 +254,20 @@ class TACFNProcessor(ProcessorMixin):
         return to_mono_float(entry, f"audio[{index}]"), int(rate)
 
     def _extract_features(self, waveforms: list) -> dict:
-        """MFCCs of every clip through the feature extractor; `(None, None)` entries get the MFCCs of silence,
-        `MISSING` ones zeros."""
+        """The audio features (MFCCs, or a speech encoder's `input_values`) of every clip through the feature
+        extractor; `(None, None)` entries get the features of silence, `MISSING` ones zeros."""
         rate = self.feature_extractor.sampling_rate
         silence = (np.zeros(int(self.feature_extractor.audio_read_seconds * rate), dtype=np.float32), rate)
         features = [
-            None if entry is MISSING else self._mfcc(*(silence if entry[0] is None else entry)) for entry in waveforms
+            None if entry is MISSING else self._features(*(silence if entry[0] is None else entry)) for entry in waveforms
         ]
-        shape = (self.feature_extractor.num_mfcc, self.feature_extractor.num_audio_frames)
-        # list of (num_mfcc, frames) -> (batch, num_mfcc, frames)
-        return {"input_features": rows_with_zeros(features, shape)}
+        shape = next((row.shape for row in features if row is not None), None) or self._features(*silence).shape
+        # list of (num_mfcc, frames) -> (batch, num_mfcc, frames), or list of (samples,) -> (batch, samples)
+        return {self.feature_extractor.model_input_names[0]: rows_with_zeros(features, shape)}
 
-    def _mfcc(self, waveform: np.ndarray, sampling_rate: int) -> np.ndarray:
-        return self.feature_extractor(waveform, sampling_rate=sampling_rate)["input_features"][0]
+    def _features(self, waveform: np.ndarray, sampling_rate: int) -> np.ndarray:
+        name = self.feature_extractor.model_input_names[0]
+        return self.feature_extractor(waveform, sampling_rate=sampling_rate)[name][0]
 
 
 # `_clip_audio`'s answer for a clip whose audio is marked missing (`missing_modality="mask"`)

@@ -8,13 +8,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from datasets import Dataset
-from transformers import Trainer
 from transformers.image_utils import PILImageResampling
 
 from processing import TACFNProcessor, TACFNVideoProcessor
 from processing.augmentation_tacfn import ClipAugmentation, draw_clip_augmentation
 from training.data.clip_inputs import clip_key
 from training.data.clip_store import check_store_processor, is_clip_store, load_clip_store, read_clips
+from training.encoder_training import EncoderTrainer
 from training.missing_modality import MODALITIES, modality_dropout_masks
 from training.splits import AugmentationEpoch, clip_transform
 
@@ -127,9 +127,9 @@ def stored_frames_to_pixel_values(
     )  # fmt: skip
 
 
-class ClipStoreTrainer(Trainer):
-    """A `Trainer` whose batches hold stored face crops: each batch, once on the training device, becomes the model's
-    `pixel_values_videos` there (see `stored_frames_to_pixel_values`)."""
+class ClipStoreTrainer(EncoderTrainer):
+    """An [`EncoderTrainer`] whose batches hold stored face crops: each batch, once on the training device, becomes the
+    model's `pixel_values_videos` there (see `stored_frames_to_pixel_values`)."""
 
     def __init__(self, *args, video_processor: TACFNVideoProcessor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,16 +144,17 @@ class ClipStoreTrainer(Trainer):
 
 def training_splits(
     splits: dict, processor: TACFNProcessor, data_args, augmentation: AugmentationEpoch, modality_dropout: float = 0.0
-) -> tuple[dict, type[Trainer]]:
+) -> tuple[dict, type[EncoderTrainer]]:
     """The splits as the Trainer reads them and the Trainer class that turns their batches into model inputs: from a
     clip store, `StoreClips` and `ClipStoreTrainer`; otherwise the rows with the processor as their transform (the
-    training split augmented, and with `modality_dropout` losing a modality) and `Trainer`."""
+    training split augmented, and with `modality_dropout` losing a modality) and `EncoderTrainer` (a `Trainer` that
+    can give pretrained encoders their own learning rate)."""
     if not is_clip_store(data_args.data_dir):
         train_transform = clip_transform(processor, data_args.dataset, augmentation, modality_dropout=modality_dropout)
         splits["train"].set_transform(train_transform)
         for name in ("validation", "test"):
             splits[name].set_transform(clip_transform(processor, data_args.dataset))
-        return splits, Trainer
+        return splits, EncoderTrainer
     check_store_processor(load_clip_store(data_args.data_dir), processor)
     if processor.video_processor.resample not in TORCH_INTERPOLATIONS:
         raise ValueError(

@@ -28,7 +28,9 @@ from transformers.trainer import TRAINING_ARGS_NAME
 from hub_configs.presets import MODEL_PRESETS, model_config, processor_for
 from hub_configs.publish import publish
 from modeling_tacfn import TACFNForAudioVisualClassification
+from modeling_tacfn.encoder_loading_tacfn import encoder_configs, load_encoder_weights
 from processing import save_pipeline
+from training.encoder_training import EncoderFreezing, EncoderTrainer
 from training.metrics import build_compute_metrics
 from training.missing_modality import evaluate_without_each_modality
 from training.plots import plot_confusion_matrix
@@ -61,6 +63,18 @@ class ModelArguments:
         default=None,
         metadata={"help": "Probability that a training clip loses its audio or its video (fused model only)."},
     )
+    audio_encoder: str | None = field(
+        default=None, metadata={"help": "A pretrained speech encoder (Hub name or folder: facebook/wav2vec2-base)."}
+    )
+    video_encoder: str | None = field(
+        default=None, metadata={"help": "A pretrained video encoder (Hub name or folder, e.g. MCG-NJU/videomae-base)."}
+    )
+    encoder_learning_rate: float | None = field(
+        default=None, metadata={"help": "Learning rate of the pretrained encoders (default: --learning_rate)."}
+    )
+    freeze_encoders_steps: int = field(
+        default=0, metadata={"help": "Steps the pretrained encoders stay frozen; -1 freezes them for the whole run."}
+    )
 
     @property
     def preset(self) -> str | None:
@@ -91,8 +105,10 @@ def build_model(model_args: ModelArguments, label_names: list[str]) -> TACFNForA
     overrides = {"modality": model_args.modality, "id2label": dict(enumerate(label_names)), "label2id": None}
     if model_args.modality_dropout is not None:
         overrides["modality_dropout"] = model_args.modality_dropout
-    config = model_config(model_args.config, **overrides)
+    encoders = encoder_configs(model_args.audio_encoder, model_args.video_encoder)
+    config = model_config(model_args.config, **overrides, **encoders)
     model = TACFNForAudioVisualClassification(config)
+    load_encoder_weights(model, model_args.audio_encoder, model_args.video_encoder)
     for modality, source in (("video", model_args.init_video_from), ("audio", model_args.init_audio_from)):
         if source:
             load_encoder(model, modality, source)
@@ -164,7 +180,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     splits, label_names = load_splits(data_args)
     model = build_model(model_args, label_names)
     apply_training_levers(model, model_args.channels_last_3d, training_args)
-    processor = processor_for(model.config)
+    processor = processor_for(model.config, model_args.audio_encoder, model_args.video_encoder)
     augmentation = AugmentationEpoch(training_args.seed)
     splits, trainer_class = training_splits(
         splits, processor, data_args, augmentation, modality_dropout=model.config.modality_dropout
@@ -174,11 +190,12 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # published once, by hub_configs
     trainer = trainer_class(
         model=model,
+        encoder_learning_rate=model_args.encoder_learning_rate,
         args=training_args,
         train_dataset=splits["train"],
         eval_dataset=splits["validation"],
         compute_metrics=build_compute_metrics(label_names),
-        callbacks=[augmentation],
+        callbacks=[augmentation, EncoderFreezing(model, model_args.freeze_encoders_steps)],
     )
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model()
