@@ -32,6 +32,8 @@ CODE_FILES = [
     "audio_resampling_tacfn.py",
     "augmentation_tacfn.py",
     "configuration_tacfn.py",
+    "encoder_configs_tacfn.py",
+    "encoder_loading_tacfn.py",
     "face_landmarks_tacfn.py",
     "feature_extraction_tacfn.py",
     "frame_boxes_tacfn.py",
@@ -41,10 +43,12 @@ CODE_FILES = [
     "modeling_outputs_tacfn.py",
     "modeling_tacfn.py",
     "orientation_tacfn.py",
+    "pretrained_encoders_tacfn.py",
     "processing_tacfn.py",
     "timeline_tacfn.py",
     "video_inputs_tacfn.py",
     "video_processing_tacfn.py",
+    "waveform_feature_extraction_tacfn.py",
 ]
 UPLOADED = sorted(
     [
