@@ -9,9 +9,10 @@ import pytest
 
 from inference.cli import main
 from processing import TACFNVideoProcessor
-from processing.frame_boxes_tacfn import face_boxes, read_landmark_csv
+from processing.frame_boxes_tacfn import read_landmark_csv
 from processing.landmark_csv_tacfn import LANDMARK_CSV_COLUMNS
 from tests import media
+from tests.processing.test_face_landmarks import decoded_boxes
 
 
 if importlib.util.find_spec("face_recognition_models") is None:
@@ -19,17 +20,6 @@ if importlib.util.find_spec("face_recognition_models") is None:
 
 FPS = 10
 NUM_FRAMES = 30
-
-
-def crop_boxes(processor, path, landmarks):
-    """The processor's crop boxes (and their source) for the decoded frames of a clip, with or without a CSV."""
-    clip = processor.load_clip(path)
-    settings = {
-        "do_face_crop": True, "face_box_source": "landmark_model", "landmark_rows": "matched",
-        "num_detection_frames": processor.num_detection_frames, "detection_max_side": processor.detection_max_side,
-    }  # fmt: skip
-    area = (0, 0, clip.info.width, clip.info.height)
-    return face_boxes(clip.frames, clip.indices, clip.info.fps, area, landmarks, settings, path)
 
 
 def test_landmarks_command_csv_gives_back_the_crop_it_was_made_from(tmp_path, capsys):
@@ -52,12 +42,12 @@ def test_landmarks_command_csv_gives_back_the_crop_it_was_made_from(tmp_path, ca
     assert track.points[..., 0].max() < 160 and track.points[..., 1].max() < 192
 
     processor = TACFNVideoProcessor(num_frames=NUM_FRAMES, size={"height": 64, "width": 64})
-    csv_boxes, csv_source = crop_boxes(processor, clip, str(csv_path))
+    _, csv_boxes, csv_source = decoded_boxes(processor, clip, str(csv_path))
     # every frame is cropped to the box of the CSV's own 68 points of that frame
     points = track.points[processor.load_clip(clip).indices]
     np.testing.assert_array_equal(csv_boxes, np.concatenate([np.floor(points.min(1)), np.floor(points.max(1))], 1))
     # and that is the crop the landmark model gives the clip directly (which detects on other frames: 5, not 7)
-    model_boxes, model_source = crop_boxes(processor, clip, None)
+    _, model_boxes, model_source = decoded_boxes(processor, clip)
     assert (model_source, csv_source) == ("landmark_model", "csv")
     face_size = (model_boxes[:, 2:] - model_boxes[:, :2]).mean()
     assert np.abs(csv_boxes - model_boxes).max() / face_size <= 0.08

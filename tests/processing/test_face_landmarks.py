@@ -72,15 +72,16 @@ def write_pan(path, frames, display_rotation=0):
     return media.write_video(path, stored, FPS, audio, display_rotation=display_rotation)
 
 
-def decoded_boxes(processor, path):
-    """The processor's decoded frames of a clip and the crop boxes and crop source it gives them."""
+def decoded_boxes(processor, path, landmarks=None):
+    """The processor's decoded frames of a clip and the crop boxes and crop source it gives them (from the landmark
+    model, or from `landmarks`: a landmark CSV)."""
     clip = processor.load_clip(path)
     settings = {
         "do_face_crop": True, "face_box_source": "landmark_model", "landmark_rows": "matched",
         "num_detection_frames": processor.num_detection_frames, "detection_max_side": processor.detection_max_side,
     }  # fmt: skip
     area = (0, 0, clip.info.width, clip.info.height)
-    boxes, source = face_boxes(clip.frames, clip.indices, clip.info.fps, area, None, settings, path)
+    boxes, source = face_boxes(clip.frames, clip.indices, clip.info.fps, area, landmarks, settings, path)
     return clip, boxes, source
 
 
