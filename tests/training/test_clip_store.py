@@ -17,6 +17,7 @@ from accelerate.utils import DistributedType
 from datasets import load_from_disk
 
 from hub_configs.presets import model_config, processor_for
+from tests.training.test_train import train_arguments
 from training.data.clip_store import (
     MANIFEST_NAME, build_clip_store, check_store_processor, load_clip_store, read_clips,
 )  # fmt: skip
@@ -108,20 +109,11 @@ def test_a_store_of_another_processor_is_refused(demo_store):
         load_clip_store(demo_store.root, expected_dataset="ravdess")
 
 
-def store_train_arguments(store_root: Path, output_dir: Path, *extra: str) -> list[str]:
-    return [
-        "--dataset", "demo", "--data_dir", str(store_root), "--config", "tiny", "--output_dir", str(output_dir),
-        "--per_device_train_batch_size", "4", "--per_device_eval_batch_size", "8", "--report_to", "none",
-        "--dataloader_num_workers", "0", "--seed", "7", "--disable_tqdm", "true", "--save_strategy", "no",
-        "--eval_strategy", "no", "--max_steps", "2", *extra,
-    ]  # fmt: skip
-
-
 def test_two_process_ddp_from_the_store(demo_store, tmp_path):
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-        str(REPO_ROOT / "training" / "train.py"), *store_train_arguments(demo_store.root, tmp_path),
+        str(REPO_ROOT / "training" / "train.py"), *train_arguments(demo_store.root, tmp_path, "--max_steps", "2"),
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
