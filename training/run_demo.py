@@ -26,7 +26,7 @@ from training.train import DataArguments, ModelArguments, run
 
 
 # the modality dropout of the demo's second fused run
-MODALITY_DROPOUT = 0.3
+MODALITY_DROPOUT = 0.2
 # the runs, by name: (`TACFNConfig.modality`, its modality dropout): TACFN itself, TACFN trained with modality dropout
 # (the model the demo saves), then the unimodal models of the paper's first stage
 RUNS = {
