@@ -52,6 +52,7 @@ setup(
             "playwright",
             "hypothesis",
             "face-recognition-models>=0.3.0",
+            "scikit-image",  # its public-domain astronaut portrait is the real face of the landmark tests
         ],
     },
     entry_points={"console_scripts": ["tacfn = inference.cli:main"]},

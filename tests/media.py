@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from matplotlib.cbook import get_sample_data
 from matplotlib.image import imread
+from skimage.data import astronaut
 
 from processing.media_io_tacfn import LANDMARK_COLUMNS
 from processing.media_writing import OPENFACE_2_COLUMNS, write_clip
@@ -240,9 +241,25 @@ def truncate_file(path: Union[str, os.PathLike], keep_fraction: float, output: U
 
 def photographed_face(scale: float = 0.5) -> np.ndarray:
     """A real photographed face: Grace Hopper's public-domain US Navy portrait that ships with matplotlib
-    (`mpl-data/sample_data/grace_hopper.jpg`, 512x600), scaled by `scale`; uint8 RGB (height, width, 3)."""
+    (`mpl-data/sample_data/grace_hopper.jpg`, 512x600), scaled by `scale`; uint8 RGB (height, width, 3).
+
+    A hard face for dlib's 68-point predictor (glasses, a wrinkled jaw line against a dark collar): its jaw points move
+    by up to a tenth of the face size when the box it is given moves by a few pixels."""
     photo = imread(get_sample_data("grace_hopper.jpg", asfileobj=False))
-    return cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return scaled_photo(photo, scale)
+
+
+def astronaut_face(scale: float = 1.0) -> np.ndarray:
+    """A real photographed face, frontal and evenly lit: Eileen Collins's public-domain NASA portrait that ships with
+    scikit-image (`skimage.data.astronaut()`, 512x512), cut to her head (216 x 260 pixels, the face about 90 pixels
+    wide near the middle) and scaled by `scale`; uint8 RGB (height, width, 3)."""
+    return scaled_photo(astronaut()[20:236, 110:370], scale)
+
+
+def scaled_photo(photo: np.ndarray, scale: float) -> np.ndarray:
+    """A photo scaled by `scale`: averaged over pixel areas when shrunk, Lanczos-interpolated when enlarged."""
+    interpolation = cv2.INTER_AREA if scale <= 1 else cv2.INTER_LANCZOS4
+    return cv2.resize(photo, None, fx=scale, fy=scale, interpolation=interpolation)
 
 
 def panned_frames(

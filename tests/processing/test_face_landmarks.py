@@ -1,6 +1,7 @@
-"""The landmark model (dlib's 68-point shape predictor, the `faces` extra) on a real photographed face panned slowly
-through an H.264 clip with speech: the crop boxes against the box of the photo's own 68 points, the same clip stored
-sideways with phone display metadata, and a frame with two faces."""
+"""The landmark model (dlib's 68-point shape predictor, the `faces` extra) on a real photographed face (scikit-image's
+public-domain astronaut portrait) panned slowly through an H.264 clip with speech: the crop boxes against the box of
+the photo's own 68 points, the same clip stored sideways with phone display metadata, and a frame with two faces (a
+second person, Grace Hopper's portrait, smaller beside her)."""
 
 import importlib.util
 
@@ -20,17 +21,15 @@ if importlib.util.find_spec("face_recognition_models") is None:
 FPS = 10
 NUM_FRAMES = 30  # 3 s
 HEIGHT, WIDTH = 192, 160
-# how far crop boxes may be from the box of the true 68 points, as a fraction of the face size: most frames within the
-# target of 5%, none beyond 8% (the shape predictor moves a few pixels with the detector box it is given)
+# how far a crop box's sides may be from the box of the true 68 points, as a fraction of the face size, in every frame
 BOX_TOLERANCE = 0.05
-MAX_BOX_ERROR = 0.08
 
 
 def assert_boxes_close(boxes: np.ndarray, expected: np.ndarray) -> None:
     """Crop boxes (T, 4) against the true boxes (T, 4), in fractions of the mean true face size."""
     face_size = (expected[:, 2:] - expected[:, :2]).mean()
     error = np.abs(boxes - expected).max(axis=1) / face_size
-    assert np.quantile(error, 0.9) <= BOX_TOLERANCE and error.max() <= MAX_BOX_ERROR, error
+    assert error.max() <= BOX_TOLERANCE, error
 
 
 def still_landmarks(photo: np.ndarray) -> np.ndarray:
@@ -48,13 +47,13 @@ def points_box(points: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def photo():
-    return media.photographed_face(0.5)
+    return media.astronaut_face()
 
 
 @pytest.fixture(scope="module")
 def pan(photo):
     """The panned frames (NUM_FRAMES, HEIGHT, WIDTH, 3) and the true 68 points in each, (NUM_FRAMES, 68, 2)."""
-    frames, offsets = media.panned_frames(photo, NUM_FRAMES, HEIGHT, WIDTH, start=30, step=1)
+    frames, offsets = media.panned_frames(photo, NUM_FRAMES, HEIGHT, WIDTH, start=25, step=1)
     truth = still_landmarks(photo)[None] - offsets[:, None, :]
     return frames, truth
 
@@ -116,7 +115,7 @@ def test_phone_rotation_gives_the_same_crop(tmp_path, pan, processor):
 
 def test_two_faces_the_same_face_is_chosen_in_every_frame(tmp_path, photo, processor):
     small = media.photographed_face(0.35)
-    big_frames, big_offsets = media.panned_frames(photo, NUM_FRAMES, HEIGHT, WIDTH, start=40, step=1)
+    big_frames, big_offsets = media.panned_frames(photo, NUM_FRAMES, HEIGHT, WIDTH, start=25, step=1)
     small_frames, small_offsets = media.panned_frames(small, NUM_FRAMES, 160, 128, start=10, step=1)
     # the big face on the left, the small one on the right, each panning on its own
     frames = np.zeros((NUM_FRAMES, HEIGHT, WIDTH + 128, 3), dtype=np.uint8)
