@@ -62,7 +62,8 @@ class Clip:
     """Frames of a video file and, when asked for, the head of its audio track, read from one open container.
 
     Attributes:
-        frames: uint8 RGB arrays (height, width, 3), one per chosen frame (repeated frames share an array).
+        frames: uint8 RGB arrays (height, width, 3), one per chosen frame (repeated frames share an array); empty for a
+            file without a video stream (read with `allow_no_video`).
         indices: Index of each chosen frame in presentation order, shape (num_chosen,).
         info: What the file holds.
         audio: `(waveform, sampling_rate)` of the audio asked for (see `read_audio_track`), `None` when none was asked
@@ -165,6 +166,7 @@ def read_clip(
     size: Optional[tuple[int, int]] = None,
     audio_seconds: Optional[float] = None,
     audio_start: float = 0.0,
+    allow_no_video: bool = False,
 ) -> Clip:
     """Decode chosen frames of a video file with PyAV on one thread, and optionally the head of its audio track, from
     one open container. Only the chosen frames are converted to RGB.
@@ -184,24 +186,29 @@ def read_clip(
             `rotate=90`), and `info` gives the displayed size.
         audio_seconds: Also read this many seconds of the audio track, from `audio_start` (see `read_audio_track`).
         audio_start: Where the audio read starts, in seconds.
+        allow_no_video: Give a file without a video stream (an audio file) a `Clip` without frames instead of a
+            `ValueError`, so that one opening of the file says whether it holds video and reads its audio.
 
     Returns:
         A `Clip`. Raises `ValueError` for a missing file, a file that is not a readable video, and a damaged or
         truncated video that ends before a chosen frame.
     """
     with open_media(path, "video") as (path, container):
-        if not container.streams.video:
+        has_video = bool(container.streams.video)
+        if not has_video and not allow_no_video:
             raise ValueError(f"video file {path!r} has no video stream (is it an audio file?).")
-        stream = container.streams.video[0]
-        stream.codec_context.thread_count = 1
         info = describe_media(path, container, "video")
-        if times is None:
-            frames, indices, turns = _frames_by_index(path, container, stream, info, choose_indices(info), size)
-        else:
-            times = np.asarray(times, dtype=np.float64)
-            frames, indices, turns = _frames_by_time(path, container, stream, info, times, size)
-        # the displayed frame size: the display matrix may turn the stored frames by a quarter
-        info = replace(info, **dict(zip(("height", "width"), displayed_size(info.height, info.width, turns))))
+        frames, indices = [], np.zeros(0, dtype=np.int64)
+        if has_video:
+            stream = container.streams.video[0]
+            stream.codec_context.thread_count = 1
+            if times is None:
+                frames, indices, turns = _frames_by_index(path, container, stream, info, choose_indices(info), size)
+            else:
+                times = np.asarray(times, dtype=np.float64)
+                frames, indices, turns = _frames_by_time(path, container, stream, info, times, size)
+            # the displayed frame size: the display matrix may turn the stored frames by a quarter
+            info = replace(info, **dict(zip(("height", "width"), displayed_size(info.height, info.width, turns))))
         audio = None
         if audio_seconds is not None and container.streams.audio:
             audio = _read_audio(path, container, container.streams.audio[0], audio_start, audio_seconds)

@@ -1,12 +1,9 @@
-"""Clips with a modality missing, for [`TACFNProcessor`] with `missing_modality="mask"`: which files hold no video
-stream (wav, mp3, m4a, an mp4 of sound alone), and the batch that marks each clip's modalities with `video_mask` /
-`audio_mask` (zeros in the rows of the missing ones, which the model ignores)."""
-
-import os
+"""Clips with a modality missing, for [`TACFNProcessor`] with `missing_modality="mask"`: the choices of what happens
+to them, and the batch that marks each clip's modalities with `video_mask` / `audio_mask` (zeros in the rows of the
+missing ones, which the model ignores). Which files hold no video stream (wav, mp3, m4a, an mp4 of sound alone) the
+processor learns from the one opening that decodes them (`read_clip(..., allow_no_video=True)`)."""
 
 import numpy as np
-
-from .media_io_tacfn import probe_media
 
 
 # what the processor does with a clip that lacks a modality: refuse it, or mark it missing for the model
@@ -30,14 +27,6 @@ def check_no_face(choice: str) -> str:
     return choice
 
 
-def is_audio_only_file(clip) -> bool:
-    """Whether `clip` is a media file without a video stream (its container's header says so; nothing is decoded).
-    A `ValueError` names a file that is missing or not a readable media file."""
-    if not isinstance(clip, (str, os.PathLike)):
-        return False
-    return probe_media(clip, require_video=False, require_audio=False).width == 0
-
-
 def rows_with_zeros(rows: list, shape: tuple[int, ...]) -> np.ndarray:
     """One float32 array of the clips' rows, (batch, *shape): each present row as given, zeros for `None` (a clip
     without the modality)."""
@@ -45,6 +34,5 @@ def rows_with_zeros(rows: list, shape: tuple[int, ...]) -> np.ndarray:
 
 
 __all__ = [
-    "MISSING_MODALITY_CHOICES", "NO_FACE_CHOICES", "check_missing_modality", "check_no_face", "is_audio_only_file",
-    "rows_with_zeros",
+    "MISSING_MODALITY_CHOICES", "NO_FACE_CHOICES", "check_missing_modality", "check_no_face", "rows_with_zeros",
 ]  # fmt: skip

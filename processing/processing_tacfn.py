@@ -9,9 +9,9 @@ from transformers import BatchFeature
 from transformers.processing_utils import ProcessingKwargs, ProcessorMixin
 
 from .feature_extraction_tacfn import TACFNFeatureExtractor, to_mono_float
-from .media_io_tacfn import read_audio_head
+from .media_io_tacfn import Clip, read_audio_head
 from .timeline_tacfn import recording_duration, timeline_windows
-from .missing_modality_tacfn import check_missing_modality, check_no_face, is_audio_only_file, rows_with_zeros
+from .missing_modality_tacfn import check_missing_modality, check_no_face, rows_with_zeros
 from .video_inputs_tacfn import describe_clip
 from .video_processing_tacfn import (
     TACFNVideoProcessor,
@@ -23,7 +23,7 @@ from .waveform_feature_extraction_tacfn import TACFNWaveformFeatureExtractor
 
 
 # the video settings that decide which frames of a file are decoded (and from where its own audio track is read)
-DECODING_SETTINGS = ("num_frames", "pre_crop_size", "video_start", "video_end", "frame_region")
+DECODING_SETTINGS = ("num_frames", "pre_crop_size", "video_start", "video_end", "frame_region", "frame_sampling")
 # outputs that stay Python lists (one entry per clip)
 UNTENSORED = ["crop_sources"]
 # a video file longer than this many times the audio the model hears gets a warning that the rest was not heard
@@ -150,29 +150,27 @@ class TACFNProcessor(ProcessorMixin):
         clips = [None] * _count_clips(audio) if videos is None else as_list_of_videos(videos)
         entries = _as_list_of_audio(audio, len(clips))
         rates = _as_list_of_rates(sampling_rate, len(clips))
-        if masking:  # an audio file among the videos is the audio of a clip without video
-            audio_files = [is_audio_only_file(clip) for clip in clips]
-            entries = [
-                clip if sound and entry is None else entry for clip, entry, sound in zip(clips, entries, audio_files)
-            ]
-            clips = [None if sound else clip for clip, sound in zip(clips, audio_files)]
         # the feature extractor's features depend on nothing after this
         head_seconds = self.feature_extractor.audio_read_seconds
         decoding = {name: video_kwargs[name] for name in DECODING_SETTINGS if name in video_kwargs}
         own_track = [entry is None and isinstance(clip, (str, os.PathLike)) for clip, entry in zip(clips, entries)]
-        # a video file that gives its own audio track is opened once, for its frames and its audio together
-        clips = [
-            self.video_processor.load_clip(clip, audio_seconds=head_seconds, **decoding) if own else clip
+        # every video file is opened once, for its frames and (when it gives its own audio track) its audio together;
+        # with masking, a file without a video stream is the audio of a clip without video
+        decoded = [
+            self.video_processor.load_clip(
+                clip, audio_seconds=head_seconds if own else None, allow_no_video=masking, **decoding
+            ) if isinstance(clip, (str, os.PathLike)) else clip
             for clip, own in zip(clips, own_track)
-        ]
+        ]  # fmt: skip
+        clips = [None if isinstance(clip, Clip) and not clip.frames else clip for clip in decoded]
         if decoding.get("video_start") is None:
             for clip, own in zip(clips, own_track):
-                if own and clip.info.duration > LONG_CLIP_FACTOR * head_seconds:
+                if own and clip is not None and clip.info.duration > LONG_CLIP_FACTOR * head_seconds:
                     self._warn_long_clip(clip.info)
         fallback = "silence" if not merged["require_audio"] else "mask" if masking else "error"
         waveforms = [
             self._clip_audio(index, clip if own else None, entry, rate, head_seconds, fallback)
-            for index, (clip, own, entry, rate) in enumerate(zip(clips, own_track, entries, rates))
+            for index, (clip, own, entry, rate) in enumerate(zip(decoded, own_track, entries, rates))
         ]
         audio_inputs = self._extract_features(waveforms)
         if not masking:

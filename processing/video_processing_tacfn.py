@@ -295,11 +295,12 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         return sample_frame_indices(total_frames, num_frames, name)
 
     def load_clip(self, path, num_frames=None, pre_crop_size=None, video_start=None, video_end=None,
-                  frame_region=None, audio_seconds=None, frame_sampling=None) -> Clip:  # fmt: skip
+                  frame_region=None, audio_seconds=None, frame_sampling=None, allow_no_video=False) -> Clip:  # fmt: skip
         """
         Decode the sampled frames of a video file (and, with `audio_seconds`, the head of its audio track from the
         window's start) from one open container; settings left `None` are the processor's. Frames are scaled to
-        `pre_crop_size` while decoding unless a `frame_region` is cut from them first.
+        `pre_crop_size` while decoding unless a `frame_region` is cut from them first. With `allow_no_video`, a file
+        without a video stream gives a clip without frames (see `read_clip`).
         """
         num_frames = num_frames or self.num_frames
         published = (frame_sampling or self.frame_sampling) == "published"
@@ -314,7 +315,10 @@ class TACFNVideoProcessor(BaseVideoProcessor):
                 return published_frame_indices(info.duration, info.fps, info.num_frames, num_frames)
             return self.sample_frames(num_frames, info.num_frames, name=name)
 
-        return read_clip(path, choose_indices, times, size, audio_seconds, audio_start=video_start or 0.0)
+        return read_clip(
+            path, choose_indices, times, size, audio_seconds, audio_start=video_start or 0.0,
+            allow_no_video=allow_no_video,
+        )  # fmt: skip
 
     def _preprocess(
         self, videos: list, landmarks=None, return_tensors=None, return_crop_sources=None, **settings

@@ -3,7 +3,9 @@ real codecs: an mp4 without an audio track, audio-only files (wav, m4a, mp3, an 
 without videos, and batches mixing them; and the default processor, which still refuses them."""
 
 import json
+import os
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -109,3 +111,24 @@ def test_the_setting_is_saved_with_the_processor(tmp_path):
     assert TACFNProcessor.from_pretrained(tmp_path).missing_modality == "mask"
     face_cropping_processor("missing").save_pretrained(tmp_path)
     assert TACFNProcessor.from_pretrained(tmp_path).no_face == "missing"
+
+
+def test_every_file_is_opened_once(monkeypatch, box_clip, silent_clip, audio_only_files):
+    # the fused training path: videos with their own audio, a muted video, an audio file and a video with a separate
+    # audio file; each file's container is opened once for everything the processor reads from it
+    files = [box_clip.path, silent_clip, audio_only_files["m4a"], box_clip.path]
+    expected = processor()(files, audio=[None, None, None, audio_only_files["wav"]])
+    opened = []
+    open_container = av.open
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(os.path.basename(path))
+        return open_container(path, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting_open)
+    batch = processor()(files, audio=[None, None, None, audio_only_files["wav"]])
+    assert sorted(opened) == sorted(os.path.basename(str(path)) for path in [*files, audio_only_files["wav"]])
+    assert batch["video_mask"].tolist() == [True, True, False, True]
+    assert batch["audio_mask"].tolist() == [True, False, True, True]
+    for name in ("pixel_values_videos", "input_features"):
+        assert torch.equal(batch[name], expected[name])
