@@ -8,12 +8,13 @@ import math
 import cv2
 import numpy as np
 import pytest
+import torch
 from transformers import AutoProcessor
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from modeling_tacfn import TACFNConfig, TACFNForAudioVisualClassification
 from modeling_tacfn.convert_original_tacfn_checkpoint import ORIGINAL_VIDEO_PROCESSOR_SETTINGS, save_converted_model
-from processing import TACFNProcessor, TACFNVideoProcessor
+from processing import TACFNFeatureExtractor, TACFNProcessor, TACFNVideoProcessor
 from processing.frame_boxes_tacfn import jpeg_round_trip, published_landmark_rows, read_landmark_csv
 from processing.media_io_tacfn import probe_media, read_video_frames
 from tests import media
@@ -79,6 +80,20 @@ def test_published_frame_sampling_takes_the_frames_at_the_truncated_container_ti
     assert uniform.indices.tolist() == [i * info.num_frames // NUM_SAMPLED for i in range(NUM_SAMPLED)]
     # the two rules disagree on some frames of this clip, so the test tells them apart
     assert published.indices.tolist() != uniform.indices.tolist()
+
+
+def test_frame_sampling_given_per_call_reaches_a_clip_with_its_own_audio(tmp_path):
+    # the processor opens such a file itself (frames and audio together), so the call's settings must reach it
+    frames = media.face_frames(NUM_CLIP_FRAMES, 48, 64)
+    audio = media.speech_like_audio(NUM_CLIP_FRAMES / NTSC_FPS, 48000)
+    path = media.write_video(tmp_path / "speech.mp4", frames, fps=NTSC_FPS, audio=audio)
+    video_processor = TACFNVideoProcessor(size={"height": 32, "width": 32}, do_face_crop=False)
+    processor = TACFNProcessor(TACFNFeatureExtractor(), video_processor)
+    per_call = processor(path, frame_sampling="published")["pixel_values_videos"]
+    published_processor = TACFNVideoProcessor(frame_sampling="published", size={"height": 32, "width": 32},
+                                              do_face_crop=False)  # fmt: skip
+    assert torch.equal(per_call, published_processor(path)["pixel_values_videos"])
+    assert not torch.equal(per_call, processor(path)["pixel_values_videos"])
 
 
 def test_published_landmark_rows_are_ceil_of_the_sample_position(ntsc_clip):
