@@ -373,7 +373,8 @@ def probe_media(path: str | os.PathLike, require_video: bool, require_audio: boo
         require_audio: Whether the file must have an audio stream.
 
     Returns:
-        A `MediaInfo` (with the frame count the container states). Raises `ValueError` naming the file when a check
+        A `MediaInfo` (with the frame count the container states, and with `require_video` the frame size as displayed,
+        turned as the display matrix says; without it, as stored). Raises `ValueError` naming the file when a check
         fails.
     """
     role = "video" if require_video else "audio" if require_audio else "media"
@@ -389,8 +390,11 @@ def probe_media(path: str | os.PathLike, require_video: bool, require_audio: boo
             raise ValueError(f"{role} file {path!r} states no duration.")
         required = [stream for stream, needed in ((video, require_video), (audio, require_audio)) if needed]
         for stream in required:
-            _check_first_frame_decodes(container, stream, path)
+            first = _check_first_frame_decodes(container, stream, path)
             _check_data_reaches_end(container, stream, info.duration, path)
+            if stream.type == "video":  # the displayed size: a phone's display matrix may turn the frames
+                displayed = displayed_size(info.height, info.width, quarter_turns(first))
+                info = replace(info, **dict(zip(("height", "width"), displayed)))
     return info
 
 
@@ -401,9 +405,9 @@ def _describe(error: Exception) -> str:
     return getattr(error, "strerror", None) or str(error)
 
 
-def _check_first_frame_decodes(container, stream, path: str) -> None:
-    """Decode the first frame of `stream`, raising `ValueError` when that fails or when audio samples are NaN or
-    infinite."""
+def _check_first_frame_decodes(container, stream, path: str):
+    """Decode and return the first frame of `stream`, raising `ValueError` when that fails or when audio samples are
+    NaN or infinite."""
     try:
         container.seek(stream.start_time or 0, stream=stream, backward=True)
         frame = next(container.decode(stream))
@@ -412,6 +416,7 @@ def _check_first_frame_decodes(container, stream, path: str) -> None:
         raise ValueError(f"{path!r} is damaged: {problem}.") from error
     if stream.type == "audio" and not np.isfinite(frame.to_ndarray()).all():
         raise ValueError(f"audio track of {path!r} holds NaN or infinite samples.")
+    return frame
 
 
 def _check_data_reaches_end(container, stream, duration: float, path: str) -> None:

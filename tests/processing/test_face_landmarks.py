@@ -12,6 +12,7 @@ import pytest
 from processing import TACFNVideoProcessor
 from processing.face_landmarks_tacfn import detect_faces, fit_landmarks, smooth_over_time
 from processing.frame_boxes_tacfn import face_boxes
+from processing.media_io_tacfn import probe_media
 from tests import media
 
 
@@ -106,6 +107,9 @@ def test_phone_rotation_gives_the_same_crop(tmp_path, pan, processor):
     clip, boxes, _ = decoded_boxes(processor, upright)
     turned_clip, turned_boxes, source = decoded_boxes(processor, sideways)
     assert (turned_clip.info.height, turned_clip.info.width) == (HEIGHT, WIDTH)
+    # the check that prepares a data set reports the displayed size too
+    info = probe_media(sideways, require_video=True, require_audio=True)
+    assert (info.height, info.width) == (HEIGHT, WIDTH)
     assert turned_clip.frames[0].shape == (HEIGHT, WIDTH, 3)
     assert source == "landmark_model"
     assert_boxes_close(turned_boxes, boxes)
