@@ -2,6 +2,9 @@
 demo data: a real Trainer run that lowers the loss, the encoders' own learning rate and freezing, and `train.py`'s
 `--audio_encoder` / `--video_encoder` flags."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +27,9 @@ from training.encoder_training import EncoderFreezing, EncoderTrainer
 from training.splits import clip_transform, load_splits
 from training.train import DataArguments
 from training.train import main as train_main
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +113,31 @@ def test_train_py_flags_build_the_model_over_pretrained_encoders(encoder_folders
         assert torch.equal(loaded.tacfn.audio_encoder.model.state_dict()[name], value), name
     processor = AutoProcessor.from_pretrained(tmp_path)
     assert processor.feature_extractor.model_input_names[0] == "input_values"
+
+
+def test_encoders_unfrozen_under_two_process_ddp_train_in_step(encoder_folders, demo_root, tmp_path):
+    # DDP wraps the model with every encoder weight trainable, EncoderFreezing freezes them for the first step and then
+    # trains them: their gradients must be averaged over the processes from then on, or the copies drift apart
+    speech, video = encoder_folders
+    model = TACFNForAudioVisualClassification.from_encoders(audio=speech, video=video, **FUSION_KWARGS)
+    clips = load_splits(DataArguments(dataset="demo", data_dir=str(demo_root)))[0]["train"].select(range(12))
+    clips.set_transform(clip_transform(processor_for(model.config, speech, video), "demo"))
+    batch = clips[:12]
+    torch.save([{name: value[index] for name, value in batch.items()} for index in range(12)], tmp_path / "examples.pt")
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        str(REPO_ROOT / "tests" / "training" / "ddp_encoder_freezing.py"), speech, video, str(tmp_path / "examples.pt"),
+        str(tmp_path),
+    ]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    first, second = (torch.load(tmp_path / f"rank{rank}.pt") for rank in (0, 1))
+    assert first["world_size"] == second["world_size"] == 2
+    start = {"audio": model.tacfn.audio_encoder.state_dict(), "video": model.tacfn.video_encoder.state_dict()}
+    for encoder in ("audio", "video"):
+        for name, value in first[encoder].items():
+            assert torch.equal(value, second[encoder][name]), (encoder, name)
+        trained = [name for name, value in first[encoder].items() if not torch.equal(value, start[encoder][name])]
+        assert trained, f"the {encoder} encoder did not train after its frozen step"
