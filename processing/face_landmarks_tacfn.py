@@ -115,11 +115,22 @@ def detection_picks(num_frames: int, num_detection_frames: int) -> np.ndarray:
 
 
 def detect_faces(gray: np.ndarray, max_side: int) -> np.ndarray:
-    """Every face dlib's HOG detector finds in a grayscale frame scaled to at most `max_side` pixels on its longer side;
-    boxes `(left, top, right, bottom)` in the frame's pixels, shape (faces, 4) float64."""
+    """Every face dlib's HOG detector finds in a grayscale frame scaled to at most `max_side` pixels on its longer side,
+    or, when it finds none there in a frame that was scaled down, in the frame at its own size (a face smaller than
+    the detector's 80-pixel window at the detection size: a face under 240 pixels of a 1080p frame at 640); boxes
+    `(left, top, right, bottom)` in the frame's pixels, shape (faces, 4) float64."""
     height, width = gray.shape
     scale = min(1.0, max_side / max(height, width))
+    boxes = _hog_boxes(gray, scale)
+    if not len(boxes) and scale < 1.0:
+        boxes = _hog_boxes(gray, 1.0)
+    return boxes
+
+
+def _hog_boxes(gray: np.ndarray, scale: float) -> np.ndarray:
+    """The HOG detector's boxes in `gray` scaled by `scale`, in the unscaled frame's pixels, shape (faces, 4)."""
     if scale < 1.0:
+        height, width = gray.shape
         gray = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
     faces = _hog_detector()(gray, 0)
     boxes = np.array([[face.left(), face.top(), face.right(), face.bottom()] for face in faces], dtype=np.float64)

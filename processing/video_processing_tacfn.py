@@ -118,7 +118,8 @@ class TACFNVideoProcessor(BaseVideoProcessor):
         num_detection_frames (`int`, *optional*, defaults to 5):
             Sampled frames, spread over the clip, on which the face detector runs.
         detection_max_side (`int`, *optional*, defaults to 640):
-            Frames are scaled down to at most this many pixels on their longer side for detection.
+            Frames are scaled down to at most this many pixels on their longer side for detection; a frame in which
+            no face is found at that size is searched again at its own size (faces too small for the scaled frame).
         do_augment (`bool`, *optional*, defaults to `False`):
             Training augmentation: one random resized crop (torchvision `RandomResizedCrop.get_params`) of the
             resized face crops, enlarged back to `size` with `resample`, and one random horizontal flip, drawn once per

@@ -142,3 +142,16 @@ def test_smoothing_keeps_a_steady_movement_and_fills_failed_frames():
     smoothed, support = smooth_over_time(values + jitter * valid[:, None], times, valid, 0.3)
     np.testing.assert_allclose(smoothed, values, atol=0.3)
     assert support[7] < support[12] and support[12] > 3.0
+
+
+def test_a_small_face_in_a_large_frame_is_found_at_full_size(photo):
+    # the 90-pixel face of a head-and-shoulders shot in a 1080p frame: 30 pixels at the detection size of 640, too
+    # small for the detector's window, so the frame is searched again at its own size
+    frames = np.zeros((4, 1080, 1920, 3), dtype=np.uint8)
+    frames[:, 400 : 400 + photo.shape[0], 900 : 900 + photo.shape[1]] = photo
+    gray = cv2.cvtColor(frames[0], cv2.COLOR_RGB2GRAY)
+    [box] = detect_faces(gray, 640)
+    np.testing.assert_allclose(box, detect_faces(gray, 1920)[0])
+    processor = TACFNVideoProcessor(num_frames=4, size={"height": 64, "width": 64})
+    outputs = processor(frames, return_crop_sources=True)
+    assert outputs["crop_sources"] == ["landmark_model"]
