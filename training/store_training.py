@@ -32,9 +32,10 @@ class StoreClips(torch.utils.data.Dataset):
     """The clips of one split of a clip store, read in whole batches: each item holds `frames` uint8 (num_frames, 3,
     height, width) and `input_features` as read-only numpy views of the memory-mapped store, `labels`, and with
     `augmentation` the clip's `augmentation_seed` (the seed the on-the-fly transform seeds the processor's
-    augmentation with). With `modality_dropout` (training) or `remove` (`"audio"` or `"video"`: the test figures of a
-    fused model without it) each item also holds `video_mask` / `audio_mask`, drawn as on-the-fly training draws them.
-    `collate_store_clips` makes training tensors of a list of items."""
+    augmentation with), and `video_mask` / `audio_mask`: the store's own (a store made before they were stored has
+    complete clips), with `modality_dropout` (training) or `remove` (`"audio"` or `"video"`: the test figures of a fused
+    model without it) applied as on-the-fly training applies them. `collate_store_clips` makes training tensors of a
+    list of items."""
 
     def __init__(
         self,
@@ -47,6 +48,8 @@ class StoreClips(torch.utils.data.Dataset):
         self.augmentation = augmentation
         self.modality_dropout = modality_dropout if augmentation is not None else 0.0
         self.remove = remove
+        # stores of format 1 hold no masks: every clip in them is complete
+        self.stored_masks = all(f"{name}_mask" in split.column_names for name in MODALITIES)
 
     def __len__(self) -> int:
         return len(self.split)
@@ -63,15 +66,22 @@ class StoreClips(torch.utils.data.Dataset):
             if self.augmentation is not None:
                 row = {name: values[position] for name, values in columns.items()}
                 item["augmentation_seed"] = self.augmentation.clip_seed(clip_key(row))
-            if self.modality_dropout or self.remove is not None:
-                kept = dict.fromkeys(MODALITIES, True)
-                if self.modality_dropout:
-                    kept = modality_dropout_masks(item["augmentation_seed"], self.modality_dropout)
-                if self.remove is not None:
-                    kept[self.remove] = False
-                item.update({f"{name}_mask": kept[name] for name in MODALITIES})
+            if self.stored_masks or self.modality_dropout or self.remove is not None:
+                item.update({f"{name}_mask": kept for name, kept in self._kept_modalities(columns, position, item)})
             items.append(item)
         return items
+
+    def _kept_modalities(self, columns: dict, position: int, item: dict):
+        """`(modality, kept)` pairs of one clip, by the rules of on-the-fly training (`training.missing_modality`):
+        the stored masks; modality dropout only for a complete clip; `remove` only where the other modality is kept."""
+        kept = {
+            name: bool(columns[f"{name}_mask"][position]) if self.stored_masks else True for name in MODALITIES
+        }  # fmt: skip
+        if self.modality_dropout and all(kept.values()):
+            kept = modality_dropout_masks(item["augmentation_seed"], self.modality_dropout)
+        if self.remove is not None and kept[MODALITIES[1 - MODALITIES.index(self.remove)]]:
+            kept[self.remove] = False
+        return kept.items()
 
 
 def collate_store_clips(items: list[dict]) -> dict[str, torch.Tensor]:

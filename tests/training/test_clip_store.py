@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,14 @@ from accelerate.utils import DistributedType
 from datasets import load_from_disk
 
 from hub_configs.presets import model_config, processor_for
+from processing.media_io_tacfn import read_audio_head, read_video_frames
+from tests import media
 from tests.training.test_train import train_arguments
 from training.data.clip_store import (
     MANIFEST_NAME, build_clip_store, check_store_processor, load_clip_store, read_clips,
 )  # fmt: skip
+from training.data.demo import write_demo_ravdess
+from training.data.ravdess import RECORDING_MODALITIES, parse_ravdess_name, prepare_ravdess
 from training.splits import AugmentationEpoch, clip_transform
 from training.store_training import StoreClips, collate_store_clips, stored_frames_to_pixel_values
 
@@ -129,3 +134,36 @@ def test_the_multi_node_accelerate_config_loads():
     config = load_config_from_file(str(REPO_ROOT / "training" / "accelerate" / "multi_node.yaml"))
     assert config.distributed_type == DistributedType.MULTI_GPU and config.num_machines == 2
     assert config.num_processes % config.num_machines == 0 and config.machine_rank == 0
+
+
+def test_clips_without_a_modality_are_stored_with_their_masks(tmp_path):
+    # RAVDESS's video-only (02) and audio-only (03) recordings prepared beside the audio-video ones: the fused model's
+    # processor marks each clip's missing modality, the store keeps those marks, and store training applies them (and
+    # modality dropout, and the test figures' removal) as training from the files does
+    tree = tmp_path / "tree"
+    [clip, *_] = write_demo_ravdess(tree, actors=1, clips_per_emotion=1, seed=3)
+    name = parse_ravdess_name(clip.stem)
+    frames, _, info = read_video_frames(str(clip), lambda count: np.arange(count))
+    video_only = clip.with_name(f"{replace(name, modality=1).stem}.mp4")
+    media.write_video(video_only, np.stack(frames), info.fps)
+    shutil.copy(clip.with_suffix(".csv"), video_only.with_suffix(".csv"))
+    waveform, rate = read_audio_head(str(clip), 10.0)
+    audio_only = media.write_wav(clip.with_name(f"{replace(name, modality=2).stem}.wav"), waveform, rate)
+    rows, _ = prepare_ravdess(tree, modalities=RECORDING_MODALITIES, progress=False)
+    rows.save_to_disk(tmp_path / "prepared")
+    processor = processor_for(model_config("tiny"))
+    store = build_clip_store("demo", tmp_path / "prepared", tmp_path / "store", processor, progress=False)
+    positions = {path: index for index, path in enumerate(store.dataset["path"])}
+    assert len(positions) == 10
+    assert store.dataset[positions[str(video_only.resolve())]]["audio_mask"] is False
+    assert store.dataset[positions[audio_only]]["video_mask"] is False
+    assert sum(store.dataset["video_mask"]) == 9 and sum(store.dataset["audio_mask"]) == 9
+    indices = list(range(10))
+    augmentation = AugmentationEpoch(seed=1)
+    for options in ({}, {"remove": "audio"}, {"remove": "video"}, {"augmentation": augmentation, "modality_dropout": 0.5}):
+        batch = collate_store_clips(StoreClips(store.dataset, **options).__getitems__(indices))
+        expected = clip_transform(processor, "demo", **options)(rows_without_clips(store.dataset, indices))
+        for mask in ("video_mask", "audio_mask"):
+            assert torch.equal(batch[mask], expected[mask]), (options, mask)
+    dropped = collate_store_clips(StoreClips(store.dataset, augmentation, modality_dropout=0.5).__getitems__(indices))
+    assert not (dropped["video_mask"] & dropped["audio_mask"]).all()  # the draws removed something

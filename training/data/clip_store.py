@@ -13,7 +13,9 @@ holds the prepared row's columns (labels, actor or session, paths) and
   which is the image the augmentation's random resized crop is drawn on, so that the augmentation of training
   (`training.store_training`, on whole batches on the training device) samples the crop of the same fraction of the face
   box as the processor does from the file;
-- `input_features`: float32 (num_mfcc, num_audio_frames), the MFCC.
+- `input_features`: float32 (num_mfcc, num_audio_frames), the MFCC;
+- `video_mask`, `audio_mask`: whether the clip has each modality, as the processor says (with `missing_modality="mask"`,
+  a video-only RAVDESS clip has no audio and an audio-only one no video; their missing input is stored as zeros).
 
 Layout: `OUTPUT/clip_store.json` (the manifest: data set, source, shard plan, counts, skipped clips),
 `OUTPUT/processor_config.json` (the processor that made the clips) and `OUTPUT/shards/clips-NNNNN.arrow` (Arrow files
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import torch
-from datasets import Array2D, Array4D, Dataset, Features, concatenate_datasets
+from datasets import Array2D, Array4D, Dataset, Features, Value, concatenate_datasets
 from datasets.arrow_writer import ArrowWriter
 from tqdm.auto import tqdm
 
@@ -46,13 +48,16 @@ from .clip_inputs import clip_inputs, clip_key, load_rows
 MANIFEST_NAME = "clip_store.json"
 PROCESSOR_CONFIG_NAME = "processor_config.json"
 SHARD_FOLDER = "shards"
-STORE_FORMAT = 1
+# 2: with the modality masks
+STORE_FORMAT = 2
 # video processor settings that training applies to the stored frames itself, on whole batches: a store serves any
 # values of them
 BATCH_SETTINGS = (
     "do_augment", "augment_scale", "augment_ratio", "flip_probability", "do_rescale", "rescale_factor", "do_normalize",
     "image_mean", "image_std",
 )  # fmt: skip
+# whether a clip has each modality (`True` where the processor gives no mask: it refuses incomplete clips)
+MASK_COLUMNS = ("video_mask", "audio_mask")
 # what the processor is asked for when it writes a store: whole uint8 face crops, unflipped and not normalised
 STORED_SETTINGS = {"do_augment": False, "do_rescale": False, "do_normalize": False}
 
@@ -80,7 +85,8 @@ def is_clip_store(root: str | Path) -> bool:
 
 
 def store_features(row_features: Features, processor: TACFNProcessor) -> Features:
-    """The store's columns: the prepared rows' columns plus `frames` and `input_features` at the processor's shapes."""
+    """The store's columns: the prepared rows' columns plus `frames` and `input_features` at the processor's shapes and
+    the modality masks."""
     video, audio = processor.video_processor, processor.feature_extractor
     frame_shape = (video.num_frames, 3, video.size.height, video.size.width)
     return Features(
@@ -88,6 +94,7 @@ def store_features(row_features: Features, processor: TACFNProcessor) -> Feature
             **row_features,
             "frames": Array4D(shape=frame_shape, dtype="uint8"),
             "input_features": Array2D(shape=(audio.num_mfcc, audio.num_audio_frames), dtype="float32"),
+            **{name: Value("bool") for name in MASK_COLUMNS},
         }
     )
 
@@ -280,7 +287,8 @@ class _ShardClips(torch.utils.data.Dataset):
             return None, {"path": clip_key(row), "reason": str(error)}
         # (1, T, 3, H, W) float32 holding whole grey levels -> (T, 3, H, W) uint8, exactly
         frames = inputs["pixel_values_videos"][0].to(torch.uint8).numpy()
-        return {**row, "frames": frames, "input_features": inputs["input_features"][0].numpy()}, None
+        masks = {name: bool(inputs[name][0]) if name in inputs else True for name in MASK_COLUMNS}
+        return {**row, "frames": frames, "input_features": inputs["input_features"][0].numpy(), **masks}, None
 
 
 def _finish_manifest(output: Path, manifest: dict) -> ClipStore:
