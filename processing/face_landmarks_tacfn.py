@@ -6,10 +6,12 @@ training data, iBUG 300-W, forbids commercial use, so it is an optional extra). 
 face detector on a few frames, followed over the clip, fitted with the shape predictor in every sampled frame, and the
 landmarks are smoothed over time:
 
-- **Which face.** Detections in consecutive detection frames are linked into tracks by box overlap (IoU >=
-  `TRACK_MIN_IOU`); the clip's face is the track with the largest summed box area over the detection frames (the face
-  that is both largest and most often present), or, given `follow_box`, the track that overlaps it most (to carry one
-  face from one stretch of a long video to the next).
+- **Which face.** A detection joins the track whose latest box is nearest, when its centre is at most
+  `TRACK_MAX_SHIFT` face sizes from that box's and the two sizes differ by at most `TRACK_MAX_SIZE_RATIO` (a face that
+  moves fast for its size, 90 pixels wide and crossing its own width in a second, stays one track; two faces side by
+  side stay two); the clip's face is the track with the largest summed box area over the detection frames (the face
+  that is both largest and most often present), or, given `follow_box`, the track that overlaps it most (IoU >=
+  `TRACK_MIN_IOU`: to carry one face from one stretch of a long video to the next).
 - **Following it.** The track's detector boxes pass a running median of three (a stray box is dropped) and are
   interpolated linearly in time between detection frames (held at the ends); the shape predictor fits the 68 points in
   that box in every frame.
@@ -45,7 +47,11 @@ except ImportError:
 
 MODELS_PACKAGE = "face_recognition_models"
 SHAPE_PREDICTOR_FILE = os.path.join("models", "shape_predictor_68_face_landmarks.dat")
-# detections in two detection frames belong to one face when their boxes overlap at least this much
+# a detection continues a track when its centre is at most this many face sizes (the mean side of the two boxes) from
+# the track's latest box, and their sides differ by at most this factor
+TRACK_MAX_SHIFT = 1.0
+TRACK_MAX_SIZE_RATIO = 1.5
+# the face of a long video's previous stretch is the track whose box overlaps its last box at least this much
 TRACK_MIN_IOU = 0.3
 # a frame's landmarks failed when their box overlaps the detector's box less than this
 LANDMARK_MIN_IOU = 0.3
@@ -148,8 +154,8 @@ def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 def link_tracks(detections: list) -> list:
     """
-    Link the faces found in successive detection frames into tracks: each face joins the track whose latest box it
-    overlaps most (IoU >= `TRACK_MIN_IOU`, one face per track and frame), else starts a new track.
+    Link the faces found in successive detection frames into tracks: each face joins the nearest track it may
+    continue (see `continues_track`; one face per track and frame), else starts a new track.
 
     Args:
         detections (`list[np.ndarray]`): Per detection frame, the boxes (faces, 4).
@@ -162,17 +168,29 @@ def link_tracks(detections: list) -> list:
         taken = set()
         for box in boxes:
             candidates = [
-                (box_iou(box, track[max(track)][None])[0], number)
+                (shift, number)
                 for number, track in enumerate(tracks)
                 if number not in taken and max(track) < position
+                for shift in [continues_track(track[max(track)], box)]
+                if shift is not None
             ]
-            overlap, number = max(candidates, default=(0.0, None))
-            if number is None or overlap < TRACK_MIN_IOU:
+            _, number = min(candidates, default=(None, None))
+            if number is None:
                 tracks.append({})
                 number = len(tracks) - 1
             tracks[number][position] = box
             taken.add(number)
     return tracks
+
+
+def continues_track(previous: np.ndarray, box: np.ndarray) -> Optional[float]:
+    """How far `box` lies from a track's latest box `previous`, in face sizes (the centres' distance over the mean side
+    of the two boxes), or `None` when it is too far or of too different a size to be the same face."""
+    sides = np.array([np.mean(previous[2:] - previous[:2]), np.mean(box[2:] - box[:2])])
+    shift = np.linalg.norm((box[:2] + box[2:] - previous[:2] - previous[2:]) / 2) / sides.mean()
+    if shift > TRACK_MAX_SHIFT or sides.max() > TRACK_MAX_SIZE_RATIO * sides.min():
+        return None
+    return float(shift)
 
 
 def choose_track(tracks: list, follow_box: Optional[np.ndarray] = None) -> dict:

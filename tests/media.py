@@ -249,11 +249,16 @@ def photographed_face(scale: float = 0.5) -> np.ndarray:
     return scaled_photo(photo, scale)
 
 
-def astronaut_face(scale: float = 1.0) -> np.ndarray:
+def astronaut_photo() -> np.ndarray:
     """A real photographed face, frontal and evenly lit: Eileen Collins's public-domain NASA portrait that ships with
-    scikit-image (`skimage.data.astronaut()`, 512x512), cut to her head (216 x 260 pixels, the face about 90 pixels
-    wide near the middle) and scaled by `scale`; uint8 RGB (height, width, 3)."""
-    return scaled_photo(astronaut()[20:236, 110:370], scale)
+    scikit-image (`skimage.data.astronaut()`, 512x512), the band of 216 rows around her head (the face about 90 pixels
+    wide, from x = 179); uint8 RGB (216, 512, 3)."""
+    return astronaut()[20:236]
+
+
+def astronaut_face(scale: float = 1.0) -> np.ndarray:
+    """`astronaut_photo` cut to her head (216 x 260 pixels, the face near the middle) and scaled by `scale`."""
+    return scaled_photo(astronaut_photo()[:, 110:370], scale)
 
 
 def scaled_photo(photo: np.ndarray, scale: float) -> np.ndarray:

@@ -155,3 +155,15 @@ def test_a_small_face_in_a_large_frame_is_found_at_full_size(photo):
     processor = TACFNVideoProcessor(num_frames=4, size={"height": 64, "width": 64})
     outputs = processor(frames, return_crop_sources=True)
     assert outputs["crop_sources"] == ["landmark_model"]
+
+
+def test_a_face_moving_fast_for_its_size_is_followed_as_one_face(tmp_path):
+    # a 90-pixel face moving 4 pixels a frame (1.3 face widths a second): between the 3 detection frames it moves 56
+    # pixels, more than half its width, so the boxes of one face barely overlap
+    band = media.astronaut_photo()
+    frames, offsets = media.panned_frames(band, NUM_FRAMES, HEIGHT, 320, start=50, step=4)
+    path = write_pan(tmp_path / "fast.mp4", frames)
+    processor = TACFNVideoProcessor(num_frames=NUM_FRAMES, size={"height": 64, "width": 64}, num_detection_frames=3)
+    clip, boxes, source = decoded_boxes(processor, path)
+    assert source == "landmark_model"
+    assert_boxes_close(boxes, points_box(still_landmarks(band)[None] - offsets[clip.indices, None, :]))
