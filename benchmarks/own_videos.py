@@ -60,19 +60,13 @@ def crop_errors(boxes: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return np.abs(boxes - expected).max(axis=1) / face_size
 
 
-def still_landmarks(photo: np.ndarray) -> np.ndarray:
-    """The shape predictor's 68 points on a still photo, fitted in the detector's box, (68, 2)."""
-    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
-    return fit_landmarks(gray, detect_faces(gray, max(photo.shape))[0])
-
-
 def predictor_self_consistency(photo: np.ndarray) -> float:
     """The 90th percentile, over boxes moved by up to 5% of the face size and scaled by 0.95 to 1.05, of how far the
     shape predictor's 68-point box moves from its box in the detector's box, in fractions of the face size: how well a
     single fit on the still defines "the box of the face's 68 points" at all."""
     gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
     box = detect_faces(gray, max(photo.shape))[0]
-    reference = points_box(fit_landmarks(gray, box))
+    reference = media.points_box(fit_landmarks(gray, box))
     face_size = (reference[2:] - reference[:2]).mean()
     centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]) / 2
     shifts = (-0.05, -0.025, 0.0, 0.025, 0.05)
@@ -80,14 +74,14 @@ def predictor_self_consistency(photo: np.ndarray) -> float:
     for dx, dy, scale in itertools.product(shifts, shifts, (0.95, 1.0, 1.05)):
         moved_centre = centre + np.array([dx, dy]) * face_size
         moved = np.concatenate([moved_centre - half * scale, moved_centre + half * scale])
-        errors.append(np.abs(points_box(fit_landmarks(gray, moved)) - reference).max() / face_size)
+        errors.append(np.abs(media.points_box(fit_landmarks(gray, moved)) - reference).max() / face_size)
     return float(np.quantile(errors, 0.9))
 
 
 def photo_pan_frames(photo: np.ndarray, height: int, width: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """`photo` pasted on a noisy canvas of (height, width), moving right 2 px a frame; the frames and the true 68
     points in each (the still's, moved with it), (num_frames, 68, 2)."""
-    points = still_landmarks(photo)
+    points = media.still_landmarks(photo)
     rng = np.random.default_rng(0)
     canvas = rng.integers(60, 140, (height, width, 3), dtype=np.uint8)
     top = (height - photo.shape[0]) // 2
@@ -99,11 +93,6 @@ def photo_pan_frames(photo: np.ndarray, height: int, width: int, num_frames: int
         frames.append(frame)
         truth.append(points + [left, top])
     return np.stack(frames), np.stack(truth)
-
-
-def points_box(points: np.ndarray) -> np.ndarray:
-    """(..., 68, 2) -> (..., 4) bounding boxes, truncated to whole pixels as the processor's landmark boxes are."""
-    return np.concatenate([np.floor(points.min(axis=-2)), np.floor(points.max(axis=-2))], axis=-1)
 
 
 def tilted(photo: np.ndarray, degrees: float) -> np.ndarray:
@@ -134,7 +123,7 @@ def real_face_agreement(folder: Path, processor: TACFNVideoProcessor, name: str,
     clip = processor.load_clip(path)
     area = (0, 0, clip.info.width, clip.info.height)
     boxes, _ = face_boxes(clip.frames, clip.indices, FPS, area, None, face_settings(processor), str(path))
-    errors = crop_errors(boxes, points_box(truth[clip.indices]))
+    errors = crop_errors(boxes, media.points_box(truth[clip.indices]))
     report(f"crop_agreement_{name}_720p_max", float(errors.max()), "of face size", CROP_TARGET, False)
     report(f"crop_agreement_{name}_720p_p90", float(np.quantile(errors, 0.9)), "of face size", CROP_TARGET, False)
     report(f"predictor_self_consistency_{name}_p90", predictor_self_consistency(photo), "of face size")

@@ -23,6 +23,7 @@ from matplotlib.cbook import get_sample_data
 from matplotlib.image import imread
 from skimage.data import astronaut
 
+from processing.face_landmarks_tacfn import detect_faces, fit_landmarks
 from processing.media_io_tacfn import LANDMARK_COLUMNS
 from processing.media_writing import OPENFACE_2_COLUMNS, write_clip
 from processing.media_writing import write_openface_csv as write_openface_csv_file
@@ -265,6 +266,21 @@ def scaled_photo(photo: np.ndarray, scale: float) -> np.ndarray:
     """A photo scaled by `scale`: averaged over pixel areas when shrunk, Lanczos-interpolated when enlarged."""
     interpolation = cv2.INTER_AREA if scale <= 1 else cv2.INTER_LANCZOS4
     return cv2.resize(photo, None, fx=scale, fy=scale, interpolation=interpolation)
+
+
+def still_landmarks(photo: np.ndarray) -> np.ndarray:
+    """The 68 points dlib's shape predictor fits on a still photo of one face, in the box the HOG detector finds at the
+    photo's own size, (68, 2): the truth the landmark tests and benchmarks move with the photo."""
+    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    boxes = detect_faces(gray, max(photo.shape))
+    if len(boxes) != 1:
+        raise ValueError(f"the still photo should show one face to the detector, it finds {len(boxes)}.")
+    return fit_landmarks(gray, boxes[0])
+
+
+def points_box(points: np.ndarray) -> np.ndarray:
+    """(..., 68, 2) -> (..., 4) bounding boxes, truncated to whole pixels as the processor's landmark boxes are."""
+    return np.concatenate([np.floor(points.min(axis=-2)), np.floor(points.max(axis=-2))], axis=-1)
 
 
 def panned_frames(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from processing import TACFNVideoProcessor
-from processing.face_landmarks_tacfn import detect_faces, fit_landmarks, smooth_over_time
+from processing.face_landmarks_tacfn import detect_faces, smooth_over_time
 from processing.frame_boxes_tacfn import face_boxes
 from processing.media_io_tacfn import probe_media
 from tests import media
@@ -33,19 +33,6 @@ def assert_boxes_close(boxes: np.ndarray, expected: np.ndarray) -> None:
     assert error.max() <= BOX_TOLERANCE, error
 
 
-def still_landmarks(photo: np.ndarray) -> np.ndarray:
-    """The 68 points of the shape predictor on the still photo, (68, 2): the truth every panned frame moves."""
-    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
-    boxes = detect_faces(gray, 640)
-    assert len(boxes) == 1
-    return fit_landmarks(gray, boxes[0])
-
-
-def points_box(points: np.ndarray) -> np.ndarray:
-    """(..., 68, 2) -> (..., 4) bounding boxes, truncated to whole pixels as the processor's landmark boxes are."""
-    return np.concatenate([np.floor(points.min(axis=-2)), np.floor(points.max(axis=-2))], axis=-1)
-
-
 @pytest.fixture(scope="module")
 def photo():
     return media.astronaut_face()
@@ -55,7 +42,7 @@ def photo():
 def pan(photo):
     """The panned frames (NUM_FRAMES, HEIGHT, WIDTH, 3) and the true 68 points in each, (NUM_FRAMES, 68, 2)."""
     frames, offsets = media.panned_frames(photo, NUM_FRAMES, HEIGHT, WIDTH, start=25, step=1)
-    truth = still_landmarks(photo)[None] - offsets[:, None, :]
+    truth = media.still_landmarks(photo)[None] - offsets[:, None, :]
     return frames, truth
 
 
@@ -90,7 +77,7 @@ def test_landmark_model_crop_is_the_box_of_the_faces_68_points(tmp_path, pan, pr
     path = write_pan(tmp_path / "pan.mp4", frames)
     clip, boxes, source = decoded_boxes(processor, path)
     assert source == "landmark_model"
-    expected = points_box(truth[clip.indices])
+    expected = media.points_box(truth[clip.indices])
     assert_boxes_close(boxes, expected)
     # the pan moves the box 1 px a frame: a box that does not follow the head fails this
     assert np.ptp(boxes[:, 0]) > 0.8 * np.ptp(expected[:, 0])
@@ -129,7 +116,7 @@ def test_two_faces_the_same_face_is_chosen_in_every_frame(tmp_path, photo, proce
     path = write_pan(tmp_path / "two_faces.mp4", frames)
     clip, boxes, source = decoded_boxes(processor, path)
     assert source == "landmark_model"
-    big_truth = points_box(still_landmarks(photo)[None] - big_offsets[clip.indices, None, :])
+    big_truth = media.points_box(media.still_landmarks(photo)[None] - big_offsets[clip.indices, None, :])
     assert_boxes_close(boxes, big_truth)
 
 
@@ -166,4 +153,4 @@ def test_a_face_moving_fast_for_its_size_is_followed_as_one_face(tmp_path):
     processor = TACFNVideoProcessor(num_frames=NUM_FRAMES, size={"height": 64, "width": 64}, num_detection_frames=3)
     clip, boxes, source = decoded_boxes(processor, path)
     assert source == "landmark_model"
-    assert_boxes_close(boxes, points_box(still_landmarks(band)[None] - offsets[clip.indices, None, :]))
+    assert_boxes_close(boxes, media.points_box(media.still_landmarks(band)[None] - offsets[clip.indices, None, :]))
